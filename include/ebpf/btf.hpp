@@ -1,0 +1,208 @@
+// ebpfpp: BPF Type Format (BTF) and its .BTF.ext companion, parsed and validated. Pure: no kernel.
+//
+// Format reference: Documentation/bpf/btf.rst and include/uapi/linux/btf.h in the kernel.
+// A btf object owns a copy of the raw bytes (header, type section, string section) and an index
+// from type id to the type's offset; every accessor is bounds-checked at parse time, so lookups
+// afterwards cannot read outside the blob.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ebpf {
+
+/// BTF_KIND_* values.
+enum class btf_kind : std::uint8_t {
+  unknown = 0,  // BTF_KIND_UNKN: only type id 0 ("void")
+  integer = 1,
+  pointer = 2,
+  array = 3,
+  struct_ = 4,
+  union_ = 5,
+  enum_ = 6,
+  forward = 7,
+  typedef_ = 8,
+  volatile_ = 9,
+  const_ = 10,
+  restrict_ = 11,
+  function = 12,        // BTF_KIND_FUNC
+  function_proto = 13,  // BTF_KIND_FUNC_PROTO
+  variable = 14,        // BTF_KIND_VAR
+  datasec = 15,
+  floating = 16,   // BTF_KIND_FLOAT, 5.13
+  decl_tag = 17,   // 5.16
+  type_tag = 18,   // 5.17
+  enum64 = 19,     // 6.0
+};
+
+std::string_view to_string(btf_kind kind) noexcept;
+
+/// A member of a struct or union. Offsets are in bits from the start of the aggregate.
+struct btf_member {
+  std::string_view name;
+  std::uint32_t type = 0;
+  std::uint32_t bit_offset = 0;
+  std::uint32_t bitfield_size = 0;  ///< 0 unless the struct has kind_flag set and this is a bitfield
+};
+
+/// An enumerator of an enum or enum64 (value sign-extended or zero-extended per the type's kind_flag).
+struct btf_enumerator {
+  std::string_view name;
+  std::int64_t value = 0;
+};
+
+/// A parameter of a function prototype (name empty for unnamed parameters and for "...").
+struct btf_parameter {
+  std::string_view name;
+  std::uint32_t type = 0;
+};
+
+/// One variable (or function, for .ksyms) in a DATASEC, offset and size in bytes.
+struct btf_var_section_info {
+  std::uint32_t type = 0;
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+};
+
+/// BTF_INT_* encoding bits.
+enum btf_int_encoding : std::uint8_t { btf_int_signed = 1, btf_int_char = 2, btf_int_bool = 4 };
+
+/// A view of one type. Cheap to copy; valid while its btf lives.
+struct btf_type {
+  std::uint32_t id = 0;
+  btf_kind kind = btf_kind::unknown;
+  std::string_view name;
+  bool kind_flag = false;
+  std::uint32_t vlen = 0;
+  /// size in bytes for integer/struct/union/enum/enum64/datasec/float; referenced type id for
+  /// pointer/typedef/modifiers/function/function_proto(return type)/variable/decl_tag/type_tag.
+  std::uint32_t size_or_type = 0;
+};
+
+/// Parsed, validated BTF. Immutable except for the explicit fix-ups used before loading into the
+/// kernel. Type ids start at 1 (0 is void); for split BTF, ids continue after the base.
+class btf {
+ public:
+  /// Parses and validates a raw .BTF blob (header + types + strings), copying it.
+  /// Throws: ebpf::error(errc::invalid_btf) naming the offset and what is wrong (bad magic,
+  /// truncated header or section, type of unknown kind, member referring to a missing type,
+  /// string offset outside the string section, ...).
+  static btf parse(std::span<const std::byte> bytes);
+
+  /// Number of type ids, including void (so valid ids are 0 .. type_count()-1).
+  std::uint32_t type_count() const noexcept;
+  /// The type with this id. Throws: ebpf::error(errc::not_found) when the id is out of range.
+  btf_type type(std::uint32_t id) const;
+  /// The string at `offset` of the string section. Throws: errc::invalid_btf when out of range.
+  std::string_view string_at(std::uint32_t offset) const;
+
+  /// First type with this name and kind (names are not unique across kinds).
+  std::optional<std::uint32_t> find(std::string_view name, btf_kind kind) const;
+  /// First type with this name, of any kind.
+  std::optional<std::uint32_t> find(std::string_view name) const;
+
+  /// Follows typedef, const, volatile, restrict and type_tag to the underlying type id.
+  std::uint32_t skip_modifiers_and_typedefs(std::uint32_t id) const;
+  /// Size in bytes of a type (follows typedefs/modifiers, multiplies arrays, pointers are 8).
+  /// Throws: errc::invalid_btf for types without a size (function, void, forward, ...).
+  std::uint64_t size_of(std::uint32_t id) const;
+
+  // Kind-specific accessors. Each throws errc::invalid_argument if `id` is of another kind.
+  std::vector<btf_member> members(std::uint32_t id) const;          // struct_, union_
+  std::vector<btf_enumerator> enumerators(std::uint32_t id) const;  // enum_, enum64
+  std::vector<btf_parameter> parameters(std::uint32_t id) const;    // function_proto
+  std::vector<btf_var_section_info> datasec_vars(std::uint32_t id) const;  // datasec
+  struct array_info {
+    std::uint32_t element_type = 0;
+    std::uint32_t index_type = 0;
+    std::uint32_t count = 0;
+  };
+  array_info array(std::uint32_t id) const;  // array
+  struct int_info {
+    std::uint8_t encoding = 0;  // btf_int_encoding bits
+    std::uint8_t bit_offset = 0;
+    std::uint8_t bits = 0;
+  };
+  int_info integer(std::uint32_t id) const;  // integer
+  std::uint32_t var_linkage(std::uint32_t id) const;       // variable: 0 static, 1 global, 2 extern
+  std::uint32_t func_linkage(std::uint32_t id) const;      // function: 0 static, 1 global, 2 extern
+  std::int32_t decl_tag_component(std::uint32_t id) const;  // decl_tag: -1 or member/param index
+
+  /// The raw blob as it would be loaded into the kernel (reflects fix-ups).
+  std::span<const std::byte> bytes() const noexcept;
+
+  /// Sets a DATASEC's size / one of its variables' offset.
+  /// Clang leaves these 0 for sections whose layout is fixed only in the ELF (libbpf does the
+  /// same fix-up in btf_fixup_datasec before loading).
+  /// Throws: errc::invalid_argument if `datasec_id` is not a datasec.
+  void set_datasec_size(std::uint32_t datasec_id, std::uint32_t size);
+  void set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, std::uint32_t offset);
+
+ private:
+  std::vector<std::byte> bytes_;
+  std::vector<std::uint32_t> type_offsets_;  // type id -> offset of its btf_type in bytes_
+  std::uint32_t type_section_offset_ = 0;     // where the type section starts in bytes_
+  std::uint32_t string_section_offset_ = 0;
+  std::uint32_t string_section_size_ = 0;
+};
+
+/// One BTF.ext func_info record: the function starting at `instruction` (index in instructions,
+/// relative to the section start) has BTF FUNC type `type_id`.
+struct btf_func_info {
+  std::uint32_t instruction = 0;
+  std::uint32_t type_id = 0;
+};
+
+/// One BTF.ext line_info record (instruction index relative to the section start).
+struct btf_line_info {
+  std::uint32_t instruction = 0;
+  std::uint32_t file_name_offset = 0;  ///< into the .BTF string section
+  std::uint32_t line_offset = 0;       ///< into the .BTF string section
+  std::uint32_t line_column = 0;       ///< line << 10 | column, as the kernel wants it
+};
+
+/// BPF_CORE_* relocation kinds (enum bpf_core_relo_kind).
+enum class core_relocation_kind : std::uint32_t {
+  field_byte_offset = 0,
+  field_byte_size = 1,
+  field_exists = 2,
+  field_signed = 3,
+  field_lshift_u64 = 4,
+  field_rshift_u64 = 5,
+  type_id_local = 6,
+  type_id_target = 7,
+  type_exists = 8,
+  type_size = 9,
+  enumval_exists = 10,
+  enumval_value = 11,
+  type_matches = 12,
+};
+
+/// One BTF.ext CO-RE relocation record (instruction index relative to the section start).
+struct btf_core_relocation {
+  std::uint32_t instruction = 0;
+  std::uint32_t type_id = 0;
+  std::string_view access_string;  ///< e.g. "0:1:2", valid while the owning btf lives
+  core_relocation_kind kind = core_relocation_kind::field_byte_offset;
+};
+
+/// The records of .BTF.ext, grouped by ELF section name.
+struct btf_ext_section {
+  std::string section;
+  std::vector<btf_func_info> func_info;
+  std::vector<btf_line_info> line_info;
+  std::vector<btf_core_relocation> core_relocations;
+};
+
+/// Parsed .BTF.ext. Strings (section names, access strings) are resolved against `types`.
+/// Throws: ebpf::error(errc::invalid_btf) naming the sub-section and offset for truncated or
+/// inconsistent input (record size too small, count overflowing the section, unaligned
+/// instruction offset, string offset out of range).
+std::vector<btf_ext_section> parse_btf_ext(std::span<const std::byte> bytes, const btf& types);
+
+}  // namespace ebpf
