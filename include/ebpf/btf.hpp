@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +41,7 @@ enum class btf_kind : std::uint8_t {
   enum64 = 19,     // 6.0
 };
 
+/// The kind's name as bpftool prints it in lower case: "int", "struct", "func_proto", ...
 std::string_view to_string(btf_kind kind) noexcept;
 
 /// A member of a struct or union. Offsets are in bits from the start of the aggregate.
@@ -88,6 +90,16 @@ struct btf_type {
 /// kernel. Type ids start at 1 (0 is void); for split BTF, ids continue after the base.
 class btf {
  public:
+  /// An empty btf: type_count() is 0 and bytes() is empty. Use parse() to get a real one.
+  btf() noexcept;
+  ~btf();
+  /// Copies the blob; the copy builds its own name index when first needed.
+  btf(const btf& other);
+  btf& operator=(const btf& other);
+  /// Moving keeps string_views into the blob (and the name index) valid.
+  btf(btf&& other) noexcept;
+  btf& operator=(btf&& other) noexcept;
+
   /// Parses and validates a raw .BTF blob (header + types + strings), copying it.
   /// Throws: ebpf::error(errc::invalid_btf) naming the offset and what is wrong (bad magic,
   /// truncated header or section, type of unknown kind, member referring to a missing type,
@@ -101,15 +113,20 @@ class btf {
   /// The string at `offset` of the string section. Throws: errc::invalid_btf when out of range.
   std::string_view string_at(std::uint32_t offset) const;
 
-  /// First type with this name and kind (names are not unique across kinds).
+  /// First type (lowest id) with this name and kind (names are not unique across kinds).
+  /// The name index is built on the first call (a few ms for vmlinux); concurrent calls on a
+  /// const btf are safe. An empty name finds nothing.
   std::optional<std::uint32_t> find(std::string_view name, btf_kind kind) const;
-  /// First type with this name, of any kind.
+  /// First type (lowest id) with this name, of any kind.
   std::optional<std::uint32_t> find(std::string_view name) const;
 
   /// Follows typedef, const, volatile, restrict and type_tag to the underlying type id.
+  /// Throws: errc::not_found for an id out of range, errc::invalid_btf for a loop of modifiers.
   std::uint32_t skip_modifiers_and_typedefs(std::uint32_t id) const;
-  /// Size in bytes of a type (follows typedefs/modifiers, multiplies arrays, pointers are 8).
-  /// Throws: errc::invalid_btf for types without a size (function, void, forward, ...).
+  /// Size in bytes of a type (follows typedefs/modifiers and variables, multiplies arrays,
+  /// pointers are 8).
+  /// Throws: errc::invalid_btf for types without a size (function, void, forward, ...), for a
+  /// loop of modifiers or arrays, and for sizes beyond 64 bits.
   std::uint64_t size_of(std::uint32_t id) const;
 
   // Kind-specific accessors. Each throws errc::invalid_argument if `id` is of another kind.
@@ -141,14 +158,21 @@ class btf {
   /// same fix-up in btf_fixup_datasec before loading).
   /// Throws: errc::invalid_argument if `datasec_id` is not a datasec.
   void set_datasec_size(std::uint32_t datasec_id, std::uint32_t size);
+  /// Throws: errc::invalid_argument also if `index` is not below the datasec's vlen.
   void set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, std::uint32_t offset);
 
  private:
+  struct name_index;  // built once, on the first find() (see btf.cpp)
+  const name_index& index() const;
+  std::uint32_t first_named(std::string_view name) const;  // lowest id with this name, 0 if none
+  void check_kind(std::uint32_t id, btf_kind a, btf_kind b, const char* accessor) const;
+
   std::vector<std::byte> bytes_;
   std::vector<std::uint32_t> type_offsets_;  // type id -> offset of its btf_type in bytes_
   std::uint32_t type_section_offset_ = 0;     // where the type section starts in bytes_
   std::uint32_t string_section_offset_ = 0;
   std::uint32_t string_section_size_ = 0;
+  std::unique_ptr<name_index> index_;  // null only for a default-constructed or moved-from btf
 };
 
 /// One BTF.ext func_info record: the function starting at `instruction` (index in instructions,

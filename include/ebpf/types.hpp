@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace ebpf {
@@ -150,6 +151,13 @@ enum class attach_type : std::uint32_t {
 std::string_view to_string(program_type type) noexcept;
 std::string_view to_string(map_type type) noexcept;
 std::string_view to_string(attach_type type) noexcept;
+
+/// The reverse of to_string, for the CLI: "cgroup_skb" -> program_type::cgroup_skb. Also accepts
+/// the UAPI spelling ("BPF_PROG_TYPE_CGROUP_SKB", "BPF_MAP_TYPE_HASH", "BPF_CGROUP_INET_INGRESS")
+/// and any letter case. std::nullopt for anything else (including "unknown").
+std::optional<program_type> program_type_from_string(std::string_view name) noexcept;
+std::optional<map_type> map_type_from_string(std::string_view name) noexcept;
+std::optional<attach_type> attach_type_from_string(std::string_view name) noexcept;
 
 /// One eBPF instruction, laid out exactly as struct bpf_insn on a little-endian host:
 /// code, dst_reg (low nibble) | src_reg (high nibble), 16-bit offset, 32-bit immediate.

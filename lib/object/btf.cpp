@@ -1,0 +1,859 @@
+// BTF parsing and validation.
+//
+// Layout of a raw BTF blob (kernel include/uapi/linux/btf.h, Documentation/bpf/btf.rst):
+//
+//   0            hdr_len                                                          size
+//   +------------+----------------------------------+-------------------------------+
+//   | btf_header | type section (at hdr_len+type_off)| string section (hdr_len+str_off)|
+//   +------------+----------------------------------+-------------------------------+
+//
+//   btf_header: u16 magic (0xeB9F) | u8 version (1) | u8 flags | u32 hdr_len |
+//               u32 type_off | u32 type_len | u32 str_off | u32 str_len
+//
+//   each type:  u32 name_off | u32 info | u32 size_or_type | kind-specific tail
+//               info = kind_flag << 31 | kind << 24 | vlen (16 bits)
+//
+// The checks follow the kernel's per-kind check_meta functions in kernel/bpf/btf.c (what a
+// record may contain on its own) plus reference checks (every referenced id exists). The kernel's
+// later "resolve" pass (sizes, loops through modifiers) is not repeated here: clang leaves DATASEC
+// sizes at 0 until the loader fixes them up, and loops are caught where they would matter, in
+// skip_modifiers_and_typedefs() and size_of(), which give up after type_count() steps.
+
+#include <ebpf/btf.hpp>
+#include <ebpf/error.hpp>
+
+#include <cstring>
+#include <mutex>
+#include <functional>
+
+namespace ebpf {
+namespace {
+
+constexpr std::uint16_t btf_magic = 0xeB9F;
+constexpr std::uint32_t header_size = 24;  // sizeof(struct btf_header)
+constexpr std::uint32_t type_record_size = 12;  // sizeof(struct btf_type)
+constexpr std::uint32_t last_kind = 19;  // BTF_KIND_ENUM64
+
+// Tail entry sizes (struct btf_member, btf_enum, btf_param, btf_var_secinfo, btf_enum64).
+constexpr std::uint32_t member_size = 12;
+constexpr std::uint32_t enum_size = 8;
+constexpr std::uint32_t param_size = 8;
+constexpr std::uint32_t secinfo_size = 12;
+constexpr std::uint32_t enum64_size = 12;
+
+std::uint32_t load_u32(const std::byte* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);  // the blob is little-endian, as is every host we support
+  return v;
+}
+
+std::uint16_t load_u16(const std::byte* p) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+void store_u32(std::byte* p, std::uint32_t v) noexcept { std::memcpy(p, &v, sizeof v); }
+
+btf_kind kind_of(std::uint32_t info) noexcept { return static_cast<btf_kind>((info >> 24) & 0x1f); }
+std::uint32_t vlen_of(std::uint32_t info) noexcept { return info & 0xffff; }
+bool kflag_of(std::uint32_t info) noexcept { return (info >> 31) != 0; }
+
+// Bytes that follow the 12-byte btf_type for this kind, or -1 for an unknown kind.
+std::int64_t tail_size(btf_kind kind, std::uint32_t vlen) noexcept {
+  switch (kind) {
+    case btf_kind::integer: return 4;
+    case btf_kind::array: return 12;
+    case btf_kind::struct_:
+    case btf_kind::union_: return std::int64_t{vlen} * member_size;
+    case btf_kind::enum_: return std::int64_t{vlen} * enum_size;
+    case btf_kind::function_proto: return std::int64_t{vlen} * param_size;
+    case btf_kind::variable: return 4;
+    case btf_kind::datasec: return std::int64_t{vlen} * secinfo_size;
+    case btf_kind::decl_tag: return 4;
+    case btf_kind::enum64: return std::int64_t{vlen} * enum64_size;
+    case btf_kind::pointer:
+    case btf_kind::forward:
+    case btf_kind::typedef_:
+    case btf_kind::volatile_:
+    case btf_kind::const_:
+    case btf_kind::restrict_:
+    case btf_kind::function:
+    case btf_kind::floating:
+    case btf_kind::type_tag: return 0;
+    case btf_kind::unknown: return -1;
+  }
+  return -1;
+}
+
+std::string hex(std::uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  do {
+    out.insert(out.begin(), digits[v & 0xf]);
+    v >>= 4;
+  } while (v != 0);
+  return "0x" + out;
+}
+
+std::string num(std::uint64_t v) { return std::to_string(v); }
+
+[[noreturn]] void fail(std::string message) { throw_error(errc::invalid_btf, "BTF: " + message); }
+
+// Reads and checks everything a record may be checked for once the blob is indexed: names,
+// referenced ids and the kernel's per-kind rules.
+class validator {
+ public:
+  validator(const std::byte* blob, std::uint32_t str_off, std::uint32_t str_len,
+            const std::vector<std::uint32_t>& offsets)
+      : blob_(blob), str_off_(str_off), str_len_(str_len), offsets_(offsets),
+        count_(static_cast<std::uint32_t>(offsets.size())) {}
+
+  void check(std::uint32_t id) {
+    id_ = id;
+    off_ = offsets_[id];
+    info_ = load_u32(blob_ + off_ + 4);
+    name_off_ = load_u32(blob_ + off_);
+    size_or_type_ = load_u32(blob_ + off_ + 8);
+    kind_ = kind_of(info_);
+    vlen_ = vlen_of(info_);
+    kflag_ = kflag_of(info_);
+    if (name_off_ >= str_len_) {
+      fail("type " + num(id) + " (" + std::string(to_string(kind_)) + ") at offset " + hex(off_) +
+           ": name offset " + num(name_off_) + " is beyond the string section (" + num(str_len_) +
+           " bytes)");
+    }
+    const std::byte* tail = blob_ + off_ + type_record_size;
+    switch (kind_) {
+      case btf_kind::integer: {
+        no_vlen();
+        no_kflag();
+        std::uint32_t data = load_u32(tail);
+        if (data & ~0x0fffffffu) bad("integer data " + hex(data) + " has reserved bits set");
+        std::uint32_t bits = (data & 0xff) + ((data >> 16) & 0xff);
+        if (bits > 128) bad("bit offset + bits = " + num(bits) + " exceeds 128");
+        if ((bits + 7) / 8 > size_or_type_) {
+          bad("bit offset + bits = " + num(bits) + " does not fit in its size of " +
+              num(size_or_type_) + " bytes");
+        }
+        std::uint32_t encoding = (data >> 24) & 0x0f;
+        if (encoding != 0 && encoding != btf_int_signed && encoding != btf_int_char &&
+            encoding != btf_int_bool) {
+          bad("encoding " + num(encoding) + " is not one of signed, char or bool");
+        }
+        break;
+      }
+      case btf_kind::pointer:
+      case btf_kind::volatile_:
+      case btf_kind::const_:
+      case btf_kind::restrict_:
+        no_vlen();
+        no_kflag();
+        if (name_off_ != 0) bad("a " + std::string(to_string(kind_)) + " must not have a name");
+        ref(size_or_type_, "refers to");
+        break;
+      case btf_kind::typedef_:
+        no_vlen();
+        no_kflag();
+        need_name();
+        ref(size_or_type_, "refers to");
+        break;
+      case btf_kind::type_tag:  // kind_flag set means an attribute rather than a tag (6.14)
+        no_vlen();
+        need_name();
+        ref(size_or_type_, "refers to");
+        break;
+      case btf_kind::array: {
+        no_vlen();
+        no_kflag();
+        if (name_off_ != 0) bad("an array must not have a name");
+        if (size_or_type_ != 0) bad("size " + num(size_or_type_) + " must be 0 for an array");
+        std::uint32_t element = load_u32(tail);
+        std::uint32_t index = load_u32(tail + 4);
+        if (element == 0) bad("element type is void");
+        if (index == 0) bad("index type is void");
+        ref(element, "element refers to");
+        ref(index, "index refers to");
+        break;
+      }
+      case btf_kind::struct_:
+      case btf_kind::union_: check_members(tail); break;
+      case btf_kind::enum_:
+      case btf_kind::enum64: {
+        if (size_or_type_ == 0 || size_or_type_ > 8 || (size_or_type_ & (size_or_type_ - 1)) != 0) {
+          bad("size " + num(size_or_type_) + " is not 1, 2, 4 or 8");
+        }
+        std::uint32_t step = kind_ == btf_kind::enum_ ? enum_size : enum64_size;
+        for (std::uint32_t i = 0; i < vlen_; ++i) {
+          std::uint32_t name = load_u32(tail + i * step);
+          if (name == 0) bad("enumerator " + num(i) + " has no name");
+          string_in_range(name, "enumerator", i);
+        }
+        break;
+      }
+      case btf_kind::forward:  // kind_flag set means a union
+        no_vlen();
+        need_name();
+        if (size_or_type_ != 0) bad("type " + num(size_or_type_) + " must be 0 for a forward");
+        break;
+      case btf_kind::function:
+        no_kflag();
+        need_name();
+        // vlen is the linkage; 2 (extern) never reaches the kernel but clang emits it.
+        if (vlen_ > 2) bad("linkage " + num(vlen_) + " is not static, global or extern");
+        ref(size_or_type_, "refers to");
+        if (size_or_type_ == 0 || kind_at(size_or_type_) != btf_kind::function_proto) {
+          bad("refers to type " + num(size_or_type_) + ", which is not a func_proto");
+        }
+        break;
+      case btf_kind::function_proto:
+        no_kflag();
+        if (name_off_ != 0) bad("a func_proto must not have a name");
+        ref(size_or_type_, "return type refers to");
+        for (std::uint32_t i = 0; i < vlen_; ++i) {
+          std::uint32_t name = load_u32(tail + i * param_size);
+          std::uint32_t type = load_u32(tail + i * param_size + 4);
+          string_in_range(name, "parameter", i);
+          ref(type, "parameter", i);
+          // void marks "..." and only as the last, unnamed parameter.
+          if (type == 0 && i + 1 != vlen_) bad("parameter " + num(i) + " is void");
+          if (type == 0 && name != 0) bad("parameter " + num(i) + " (varargs) has a name");
+        }
+        break;
+      case btf_kind::variable: {
+        no_vlen();
+        no_kflag();
+        need_name();
+        if (size_or_type_ == 0) bad("type is void");
+        ref(size_or_type_, "refers to");
+        std::uint32_t linkage = load_u32(tail);
+        if (linkage > 2) bad("linkage " + num(linkage) + " is not static, global or extern");
+        break;
+      }
+      case btf_kind::datasec: {
+        no_kflag();
+        need_name();
+        for (std::uint32_t i = 0; i < vlen_; ++i) {
+          const std::byte* vsi = tail + i * secinfo_size;
+          std::uint32_t type = load_u32(vsi);
+          std::uint64_t offset = load_u32(vsi + 4);
+          std::uint64_t size = load_u32(vsi + 8);
+          if (type == 0) bad("variable " + num(i) + " is void");
+          ref(type, "variable", i);
+          btf_kind k = kind_at(type);
+          if (k != btf_kind::variable && k != btf_kind::function) {
+            bad("variable " + num(i) + " refers to type " + num(type) + ", a " +
+                std::string(to_string(k)) + " (must be a var or func)");
+          }
+          // Clang leaves the section size 0 until the loader sets it; check only when known.
+          if (size_or_type_ != 0 && offset + size > size_or_type_) {
+            bad("variable " + num(i) + " at offset " + num(offset) + " with size " + num(size) +
+                " ends beyond the section size " + num(size_or_type_));
+          }
+        }
+        break;
+      }
+      case btf_kind::floating:
+        no_vlen();
+        no_kflag();
+        if (size_or_type_ != 2 && size_or_type_ != 4 && size_or_type_ != 8 && size_or_type_ != 12 &&
+            size_or_type_ != 16) {
+          bad("size " + num(size_or_type_) + " is not 2, 4, 8, 12 or 16");
+        }
+        break;
+      case btf_kind::decl_tag: {  // kind_flag set means an attribute rather than a tag (6.14)
+        no_vlen();
+        need_name();
+        if (size_or_type_ == 0) bad("tags void");
+        ref(size_or_type_, "refers to");
+        auto component = static_cast<std::int32_t>(load_u32(tail));
+        if (component < -1) bad("component index " + std::to_string(component) + " is below -1");
+        if (component >= 0) check_component(static_cast<std::uint32_t>(component));
+        break;
+      }
+      case btf_kind::unknown: break;  // rejected while indexing
+    }
+  }
+
+ private:
+  std::string_view name_at(std::uint32_t name_off) const {
+    if (name_off >= str_len_) return {};
+    return reinterpret_cast<const char*>(blob_ + str_off_ + name_off);
+  }
+
+  std::string subject() const {
+    std::string s = "type " + num(id_) + " (" + std::string(to_string(kind_));
+    std::string_view name = name_at(name_off_);
+    if (!name.empty()) {
+      s += " '";
+      s += name.substr(0, 80);
+      if (name.size() > 80) s += "...";
+      s += "'";
+    }
+    return s + ")";
+  }
+
+  [[noreturn]] void bad(const std::string& what) const { fail(subject() + ": " + what); }
+
+  void no_vlen() const {
+    if (vlen_ != 0) bad("vlen " + num(vlen_) + " must be 0");
+  }
+  void no_kflag() const {
+    if (kflag_) bad("kind_flag must be 0");
+  }
+  void need_name() const {
+    if (name_at(name_off_).empty()) bad("has no name");
+  }
+  // The checks below run for every member of every type (millions for vmlinux): they build a
+  // message only when the check fails.
+  void string_in_range(std::uint32_t name_off, const char* item, std::uint32_t i) const {
+    if (name_off >= str_len_) {
+      bad(std::string(item) + " " + num(i) + " name offset " + num(name_off) +
+          " is beyond the string section (" + num(str_len_) + " bytes)");
+    }
+  }
+  void ref(std::uint32_t type, const char* what) const {
+    if (type >= count_) {
+      bad(std::string(what) + " type " + num(type) + ", beyond the last type " + num(count_ - 1));
+    }
+  }
+  void ref(std::uint32_t type, const char* item, std::uint32_t i) const {
+    if (type >= count_) {
+      bad(std::string(item) + " " + num(i) + " refers to type " + num(type) + ", beyond the last type " +
+          num(count_ - 1));
+    }
+  }
+  btf_kind kind_at(std::uint32_t type) const {
+    if (type == 0) return btf_kind::unknown;
+    return kind_of(load_u32(blob_ + offsets_[type] + 4));
+  }
+
+  void check_members(const std::byte* tail) const {
+    bool is_union = kind_ == btf_kind::union_;
+        std::uint32_t last_offset = 0;
+    for (std::uint32_t i = 0; i < vlen_; ++i) {
+      const std::byte* m = tail + i * member_size;
+      std::uint32_t name = load_u32(m);
+      std::uint32_t type = load_u32(m + 4);
+      std::uint32_t offset = load_u32(m + 8);
+      string_in_range(name, "member", i);
+      if (type == 0) bad("member " + num(i) + " is void");
+      ref(type, "member", i);
+      // With kind_flag the offset word is bitfield_size << 24 | bit_offset.
+      std::uint32_t bit_offset = kflag_ ? (offset & 0xffffff) : offset;
+      if (is_union && bit_offset != 0) {
+        bad("member " + num(i) + " has bit offset " + num(bit_offset) + " in a union");
+      }
+      // ">" not ">=": a flexible array member shares the offset of what follows it (kernel).
+      if (last_offset > bit_offset) {
+        bad("member " + num(i) + " at bit offset " + num(bit_offset) +
+            " comes before the previous member at " + num(last_offset));
+      }
+      if ((std::uint64_t{bit_offset} + 7) / 8 > size_or_type_) {
+        bad("member " + num(i) + " at bit offset " + num(bit_offset) + " is beyond the size of " +
+            num(size_or_type_) + " bytes");
+      }
+      last_offset = bit_offset;
+    }
+  }
+
+  // A decl_tag's component index names a member of a struct/union or a parameter of a function.
+  void check_component(std::uint32_t component) const {
+    std::uint32_t target = size_or_type_;
+    std::uint32_t target_info = load_u32(blob_ + offsets_[target] + 4);
+    btf_kind target_kind = kind_of(target_info);
+    std::uint32_t limit = 0;
+    if (target_kind == btf_kind::struct_ || target_kind == btf_kind::union_) {
+      limit = vlen_of(target_info);
+    } else if (target_kind == btf_kind::function) {
+      std::uint32_t proto = load_u32(blob_ + offsets_[target] + 8);
+      if (proto != 0 && proto < count_ && kind_at(proto) == btf_kind::function_proto) {
+        limit = vlen_of(load_u32(blob_ + offsets_[proto] + 4));
+      }
+    } else {
+      bad("component index " + num(component) + " on type " + num(target) + ", a " +
+          std::string(to_string(target_kind)) + " (only struct, union and func have components)");
+    }
+    if (component >= limit) {
+      bad("component index " + num(component) + " is beyond the " + num(limit) +
+          " components of type " + num(target));
+    }
+  }
+
+  const std::byte* blob_;
+  std::uint32_t str_off_;
+  std::uint32_t str_len_;
+  const std::vector<std::uint32_t>& offsets_;
+  std::uint32_t count_;
+
+  std::uint32_t id_ = 0;
+  std::uint32_t off_ = 0;
+  std::uint32_t info_ = 0;
+  std::uint32_t name_off_ = 0;
+  std::uint32_t size_or_type_ = 0;
+  btf_kind kind_ = btf_kind::unknown;
+  std::uint32_t vlen_ = 0;
+  bool kflag_ = false;
+};
+
+}  // namespace
+
+// Name -> ids with that name, in increasing id order. An open-addressing table (no allocation per
+// name: vmlinux has ~100k names and a node-based map took ~30 ms to fill) holds the lowest id for
+// each name with its hash; `next` chains each id to the next higher one with the same name (0 ends
+// a chain). find(name, kind) walks a chain, which is short (a struct, its forward, a typedef).
+struct btf::name_index {
+  struct slot {
+    std::uint32_t id = 0;  // 0: empty
+    std::uint32_t hash = 0;
+  };
+  std::once_flag built;
+  std::vector<slot> slots;  // size is a power of two, at most half full
+  std::vector<std::uint32_t> next;
+};
+
+std::string_view to_string(btf_kind kind) noexcept {
+  switch (kind) {
+    case btf_kind::unknown: return "void";
+    case btf_kind::integer: return "int";
+    case btf_kind::pointer: return "ptr";
+    case btf_kind::array: return "array";
+    case btf_kind::struct_: return "struct";
+    case btf_kind::union_: return "union";
+    case btf_kind::enum_: return "enum";
+    case btf_kind::forward: return "fwd";
+    case btf_kind::typedef_: return "typedef";
+    case btf_kind::volatile_: return "volatile";
+    case btf_kind::const_: return "const";
+    case btf_kind::restrict_: return "restrict";
+    case btf_kind::function: return "func";
+    case btf_kind::function_proto: return "func_proto";
+    case btf_kind::variable: return "var";
+    case btf_kind::datasec: return "datasec";
+    case btf_kind::floating: return "float";
+    case btf_kind::decl_tag: return "decl_tag";
+    case btf_kind::type_tag: return "type_tag";
+    case btf_kind::enum64: return "enum64";
+  }
+  return "unknown kind";
+}
+
+btf::btf() noexcept = default;
+btf::~btf() = default;
+btf::btf(btf&& other) noexcept = default;
+btf& btf::operator=(btf&& other) noexcept = default;
+
+btf::btf(const btf& other)
+    : bytes_(other.bytes_),
+      type_offsets_(other.type_offsets_),
+      type_section_offset_(other.type_section_offset_),
+      string_section_offset_(other.string_section_offset_),
+      string_section_size_(other.string_section_size_),
+      index_(other.index_ ? std::make_unique<name_index>() : nullptr) {}
+
+btf& btf::operator=(const btf& other) {
+  if (this != &other) *this = btf(other);
+  return *this;
+}
+
+btf btf::parse(std::span<const std::byte> bytes) {
+  if (bytes.size() < header_size) {
+    fail("header: truncated: the blob has " + num(bytes.size()) + " bytes, the header needs " +
+         num(header_size));
+  }
+  if (bytes.size() > 0xffffffffu) fail("blob of " + num(bytes.size()) + " bytes is beyond 4 GiB");
+  const std::byte* raw = bytes.data();
+  std::uint16_t magic = load_u16(raw);
+  if (magic != btf_magic) {
+    if (magic == 0x9FEB) fail("header: big-endian BTF is not supported");
+    fail("header: bad magic " + hex(magic) + " (expected 0xeb9f)");
+  }
+  auto version = static_cast<std::uint8_t>(raw[2]);
+  auto flags = static_cast<std::uint8_t>(raw[3]);
+  if (version != 1) fail("header: unsupported version " + num(version) + " (expected 1)");
+  if (flags != 0) fail("header: unsupported flags " + hex(flags));
+  std::uint32_t hdr_len = load_u32(raw + 4);
+  std::uint32_t type_off = load_u32(raw + 8);
+  std::uint32_t type_len = load_u32(raw + 12);
+  std::uint32_t str_off = load_u32(raw + 16);
+  std::uint32_t str_len = load_u32(raw + 20);
+  std::uint64_t size = bytes.size();
+  if (hdr_len < header_size) fail("header: hdr_len " + num(hdr_len) + " is below " + num(header_size));
+  if (hdr_len > size) {
+    fail("header: hdr_len " + num(hdr_len) + " is beyond the blob of " + num(size) + " bytes");
+  }
+  if (hdr_len % 4 != 0) fail("header: hdr_len " + num(hdr_len) + " is not a multiple of 4");
+  // A longer header from a newer kernel is fine as long as its extra fields are unused (zero),
+  // which is what the kernel's btf_parse_hdr accepts too.
+  for (std::uint32_t i = header_size; i < hdr_len; ++i) {
+    if (raw[i] != std::byte{0}) {
+      fail("header: byte " + num(i) + " of the " + num(hdr_len) +
+           "-byte header is not zero (a field this parser does not know)");
+    }
+  }
+  std::uint64_t type_start = std::uint64_t{hdr_len} + type_off;
+  std::uint64_t type_end = type_start + type_len;
+  std::uint64_t str_start = std::uint64_t{hdr_len} + str_off;
+  std::uint64_t str_end = str_start + str_len;
+  if (type_off % 4 != 0) fail("header: type section offset " + num(type_off) + " is not a multiple of 4");
+  if (type_end > size) {
+    fail("header: type section [" + num(type_start) + ", " + num(type_end) +
+         ") is beyond the blob of " + num(size) + " bytes");
+  }
+  if (str_end > size) {
+    fail("header: string section [" + num(str_start) + ", " + num(str_end) +
+         ") is beyond the blob of " + num(size) + " bytes");
+  }
+  if (type_len != 0 && type_start < str_end && str_start < type_end) {
+    fail("header: type section [" + num(type_start) + ", " + num(type_end) +
+         ") overlaps string section [" + num(str_start) + ", " + num(str_end) + ")");
+  }
+  if (str_len == 0) fail("string section: empty (it must hold at least the empty string)");
+  if (raw[str_start] != std::byte{0}) fail("string section: does not start with '\\0'");
+  // With a terminating NUL at the end every in-range offset names a terminated string, so a
+  // name check is a single comparison (the kernel requires the same in btf_parse_str_sec).
+  if (raw[str_end - 1] != std::byte{0}) fail("string section: does not end with '\\0'");
+
+  btf result;
+  result.bytes_.assign(bytes.begin(), bytes.end());
+  result.type_section_offset_ = static_cast<std::uint32_t>(type_start);
+  result.string_section_offset_ = static_cast<std::uint32_t>(str_start);
+  result.string_section_size_ = str_len;
+
+  // Pass 1: find where each record starts; every record and its tail must lie in the section.
+  std::vector<std::uint32_t>& offsets = result.type_offsets_;
+  offsets.reserve(type_len / 16 + 1);
+  offsets.push_back(0);  // id 0 is void and has no record
+  const std::byte* blob = result.bytes_.data();
+  auto off = static_cast<std::uint32_t>(type_start);
+  auto end = static_cast<std::uint32_t>(type_end);
+  while (off < end) {
+    auto id = static_cast<std::uint32_t>(offsets.size());
+    if (end - off < type_record_size) {
+      fail("type " + num(id) + " at offset " + hex(off) + ": truncated: " + num(end - off) +
+           " bytes left in the type section, a type needs " + num(type_record_size));
+    }
+    std::uint32_t info = load_u32(blob + off + 4);
+    btf_kind kind = kind_of(info);
+    std::int64_t tail = tail_size(kind, vlen_of(info));
+    if (tail < 0 || static_cast<std::uint32_t>(kind) > last_kind) {
+      fail("type " + num(id) + " at offset " + hex(off) + ": unknown kind " +
+           num(static_cast<std::uint32_t>(kind)));
+    }
+    std::uint64_t record_end = std::uint64_t{off} + type_record_size + static_cast<std::uint64_t>(tail);
+    if (record_end > end) {
+      fail("type " + num(id) + " (" + std::string(to_string(kind)) + ") at offset " + hex(off) +
+           ": vlen " + num(vlen_of(info)) + " needs " + num(static_cast<std::uint64_t>(tail)) +
+           " bytes after the type, beyond the end of the type section at " + hex(end));
+    }
+    offsets.push_back(off);
+    off = static_cast<std::uint32_t>(record_end);
+  }
+
+  // Pass 2: with every id known, check names, references and each kind's rules.
+  validator check(blob, result.string_section_offset_, str_len, offsets);
+  for (std::uint32_t id = 1; id < offsets.size(); ++id) check.check(id);
+
+  result.index_ = std::make_unique<name_index>();
+  return result;
+}
+
+std::uint32_t btf::type_count() const noexcept {
+  return static_cast<std::uint32_t>(type_offsets_.size());
+}
+
+btf_type btf::type(std::uint32_t id) const {
+  if (id >= type_offsets_.size()) {
+    if (type_offsets_.empty()) throw_error(errc::not_found, "BTF: type " + num(id) + ": the BTF is empty");
+    throw_error(errc::not_found, "BTF: type " + num(id) + ": no such type (the last is " +
+                                     num(type_offsets_.size() - 1) + ")");
+  }
+  btf_type t;
+  t.id = id;
+  if (id == 0) return t;
+  const std::byte* p = bytes_.data() + type_offsets_[id];
+  std::uint32_t info = load_u32(p + 4);
+  t.kind = kind_of(info);
+  t.kind_flag = kflag_of(info);
+  t.vlen = vlen_of(info);
+  t.size_or_type = load_u32(p + 8);
+  t.name = reinterpret_cast<const char*>(bytes_.data() + string_section_offset_ + load_u32(p));
+  return t;
+}
+
+std::string_view btf::string_at(std::uint32_t offset) const {
+  if (offset >= string_section_size_) {
+    throw_error(errc::invalid_btf, "BTF: string offset " + num(offset) +
+                                       " is beyond the string section (" +
+                                       num(string_section_size_) + " bytes)");
+  }
+  // parse() checked that the section ends with a NUL, so this stays inside it.
+  return reinterpret_cast<const char*>(bytes_.data() + string_section_offset_ + offset);
+}
+
+namespace {
+
+std::uint32_t hash_name(std::string_view name) noexcept {
+  return static_cast<std::uint32_t>(std::hash<std::string_view>{}(name));
+}
+
+}  // namespace
+
+const btf::name_index& btf::index() const {
+  name_index& index = *index_;
+  std::call_once(index.built, [&] {
+    std::uint32_t count = type_count();
+    std::size_t capacity = 16;
+    while (capacity < std::size_t{count} * 2) capacity *= 2;
+    index.slots.assign(capacity, {});
+    index.next.assign(count, 0);
+    const std::size_t mask = capacity - 1;
+    const std::byte* blob = bytes_.data();
+    const std::byte* strings = blob + string_section_offset_;
+    // Highest id first, so that each id found again becomes the new head: chains end up ascending.
+    for (std::uint32_t id = count - 1; id >= 1; --id) {
+      std::uint32_t name_off = load_u32(blob + type_offsets_[id]);
+      std::string_view name = reinterpret_cast<const char*>(strings + name_off);
+      if (name.empty()) continue;
+      std::uint32_t hash = hash_name(name);
+      for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+        name_index::slot& s = index.slots[i];
+        if (s.id == 0) {
+          s = {id, hash};
+          break;
+        }
+        if (s.hash != hash) continue;
+        std::uint32_t other_off = load_u32(blob + type_offsets_[s.id]);
+        // Deduplicated strings (vmlinux, clang) make equal names equal offsets: the cheap test first.
+        if (other_off == name_off || name == reinterpret_cast<const char*>(strings + other_off)) {
+          index.next[id] = s.id;
+          s.id = id;
+          break;
+        }
+      }
+    }
+  });
+  return index;
+}
+
+std::uint32_t btf::first_named(std::string_view name) const {
+  if (!index_ || name.empty()) return 0;
+  const name_index& idx = index();
+  std::uint32_t hash = hash_name(name);
+  const std::size_t mask = idx.slots.size() - 1;
+  const std::byte* strings = bytes_.data() + string_section_offset_;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const name_index::slot& s = idx.slots[i];
+    if (s.id == 0) return 0;
+    if (s.hash != hash) continue;
+    std::uint32_t name_off = load_u32(bytes_.data() + type_offsets_[s.id]);
+    if (name == reinterpret_cast<const char*>(strings + name_off)) return s.id;
+  }
+}
+
+std::optional<std::uint32_t> btf::find(std::string_view name, btf_kind kind) const {
+  for (std::uint32_t id = first_named(name); id != 0; id = index_->next[id]) {
+    if (kind_of(load_u32(bytes_.data() + type_offsets_[id] + 4)) == kind) return id;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> btf::find(std::string_view name) const {
+  std::uint32_t id = first_named(name);
+  if (id == 0) return std::nullopt;
+  return id;
+}
+
+namespace {
+
+bool is_modifier(btf_kind kind) noexcept {
+  return kind == btf_kind::typedef_ || kind == btf_kind::volatile_ || kind == btf_kind::const_ ||
+         kind == btf_kind::restrict_ || kind == btf_kind::type_tag;
+}
+
+}  // namespace
+
+std::uint32_t btf::skip_modifiers_and_typedefs(std::uint32_t id) const {
+  btf_type t = type(id);
+  // A chain longer than the number of types must revisit one: a loop (the kernel rejects those).
+  for (std::uint32_t steps = 0; is_modifier(t.kind); ++steps) {
+    if (steps >= type_count()) {
+      fail("type " + num(id) + ": the chain of modifiers and typedefs loops");
+    }
+    t = type(t.size_or_type);
+  }
+  return t.id;
+}
+
+std::uint64_t btf::size_of(std::uint32_t id) const {
+  std::uint64_t multiplier = 1;
+  btf_type t = type(id);
+  for (std::uint32_t steps = 0;; ++steps) {
+    if (steps >= type_count()) fail("type " + num(id) + ": size: the chain of types loops");
+    std::uint64_t size = 0;
+    switch (t.kind) {
+      case btf_kind::integer:
+      case btf_kind::struct_:
+      case btf_kind::union_:
+      case btf_kind::enum_:
+      case btf_kind::enum64:
+      case btf_kind::floating:
+      case btf_kind::datasec: size = t.size_or_type; break;
+      case btf_kind::pointer: size = 8; break;
+      case btf_kind::typedef_:
+      case btf_kind::volatile_:
+      case btf_kind::const_:
+      case btf_kind::restrict_:
+      case btf_kind::type_tag:
+      case btf_kind::variable:
+        t = type(t.size_or_type);
+        continue;
+      case btf_kind::array: {
+        array_info a = array(t.id);
+        if (a.count != 0 && multiplier > UINT64_MAX / a.count) {
+          fail("type " + num(id) + ": size: array sizes overflow 64 bits");
+        }
+        multiplier *= a.count;
+        t = type(a.element_type);
+        continue;
+      }
+      default: {
+        std::string name(t.name);
+        fail("type " + num(id) + ": size: type " + num(t.id) + " (" + std::string(to_string(t.kind)) +
+             (name.empty() ? "" : " '" + name + "'") + ") has no size");
+      }
+    }
+    if (size != 0 && multiplier > UINT64_MAX / size) {
+      fail("type " + num(id) + ": size: array sizes overflow 64 bits");
+    }
+    return size * multiplier;
+  }
+}
+
+void btf::check_kind(std::uint32_t id, btf_kind a, btf_kind b, const char* accessor) const {
+  btf_type t = type(id);
+  if (t.kind == a || t.kind == b) return;
+  std::string expected(to_string(a));
+  if (b != a) expected += " or " + std::string(to_string(b));
+  throw_error(errc::invalid_argument,
+              "BTF: type " + num(id) + " (" + std::string(to_string(t.kind)) +
+                  (t.name.empty() ? "" : " '" + std::string(t.name) + "'") + "): " + accessor +
+                  ": not a " + expected);
+}
+
+std::vector<btf_member> btf::members(std::uint32_t id) const {
+  check_kind(id, btf_kind::struct_, btf_kind::union_, "members");
+  const std::byte* p = bytes_.data() + type_offsets_[id];
+  std::uint32_t info = load_u32(p + 4);
+  bool kflag = kflag_of(info);
+  std::uint32_t vlen = vlen_of(info);
+  std::vector<btf_member> out(vlen);
+  for (std::uint32_t i = 0; i < vlen; ++i) {
+    const std::byte* m = p + type_record_size + i * member_size;
+    out[i].name = string_at(load_u32(m));
+    out[i].type = load_u32(m + 4);
+    std::uint32_t offset = load_u32(m + 8);
+    out[i].bit_offset = kflag ? (offset & 0xffffff) : offset;
+    out[i].bitfield_size = kflag ? (offset >> 24) : 0;
+  }
+  return out;
+}
+
+std::vector<btf_enumerator> btf::enumerators(std::uint32_t id) const {
+  check_kind(id, btf_kind::enum_, btf_kind::enum64, "enumerators");
+  const std::byte* p = bytes_.data() + type_offsets_[id];
+  std::uint32_t info = load_u32(p + 4);
+  bool is_signed = kflag_of(info);
+  std::uint32_t vlen = vlen_of(info);
+  std::vector<btf_enumerator> out(vlen);
+  bool wide = kind_of(info) == btf_kind::enum64;
+  for (std::uint32_t i = 0; i < vlen; ++i) {
+    const std::byte* e = p + type_record_size + i * (wide ? enum64_size : enum_size);
+    out[i].name = string_at(load_u32(e));
+    if (wide) {
+      std::uint64_t value = load_u32(e + 4) | (std::uint64_t{load_u32(e + 8)} << 32);
+      out[i].value = static_cast<std::int64_t>(value);
+    } else {
+      std::uint32_t value = load_u32(e + 4);
+      out[i].value = is_signed ? std::int64_t{static_cast<std::int32_t>(value)} : std::int64_t{value};
+    }
+  }
+  return out;
+}
+
+std::vector<btf_parameter> btf::parameters(std::uint32_t id) const {
+  check_kind(id, btf_kind::function_proto, btf_kind::function_proto, "parameters");
+  const std::byte* p = bytes_.data() + type_offsets_[id];
+  std::uint32_t vlen = vlen_of(load_u32(p + 4));
+  std::vector<btf_parameter> out(vlen);
+  for (std::uint32_t i = 0; i < vlen; ++i) {
+    const std::byte* a = p + type_record_size + i * param_size;
+    out[i].name = string_at(load_u32(a));
+    out[i].type = load_u32(a + 4);
+  }
+  return out;
+}
+
+std::vector<btf_var_section_info> btf::datasec_vars(std::uint32_t id) const {
+  check_kind(id, btf_kind::datasec, btf_kind::datasec, "datasec variables");
+  const std::byte* p = bytes_.data() + type_offsets_[id];
+  std::uint32_t vlen = vlen_of(load_u32(p + 4));
+  std::vector<btf_var_section_info> out(vlen);
+  for (std::uint32_t i = 0; i < vlen; ++i) {
+    const std::byte* v = p + type_record_size + i * secinfo_size;
+    out[i].type = load_u32(v);
+    out[i].offset = load_u32(v + 4);
+    out[i].size = load_u32(v + 8);
+  }
+  return out;
+}
+
+btf::array_info btf::array(std::uint32_t id) const {
+  check_kind(id, btf_kind::array, btf_kind::array, "array");
+  const std::byte* tail = bytes_.data() + type_offsets_[id] + type_record_size;
+  return {load_u32(tail), load_u32(tail + 4), load_u32(tail + 8)};
+}
+
+btf::int_info btf::integer(std::uint32_t id) const {
+  check_kind(id, btf_kind::integer, btf_kind::integer, "integer");
+  std::uint32_t data = load_u32(bytes_.data() + type_offsets_[id] + type_record_size);
+  return {static_cast<std::uint8_t>((data >> 24) & 0x0f), static_cast<std::uint8_t>((data >> 16) & 0xff),
+          static_cast<std::uint8_t>(data & 0xff)};
+}
+
+std::uint32_t btf::var_linkage(std::uint32_t id) const {
+  check_kind(id, btf_kind::variable, btf_kind::variable, "variable linkage");
+  return load_u32(bytes_.data() + type_offsets_[id] + type_record_size);
+}
+
+std::uint32_t btf::func_linkage(std::uint32_t id) const {
+  check_kind(id, btf_kind::function, btf_kind::function, "function linkage");
+  return vlen_of(load_u32(bytes_.data() + type_offsets_[id] + 4));
+}
+
+std::int32_t btf::decl_tag_component(std::uint32_t id) const {
+  check_kind(id, btf_kind::decl_tag, btf_kind::decl_tag, "decl_tag component");
+  return static_cast<std::int32_t>(load_u32(bytes_.data() + type_offsets_[id] + type_record_size));
+}
+
+std::span<const std::byte> btf::bytes() const noexcept { return bytes_; }
+
+void btf::set_datasec_size(std::uint32_t datasec_id, std::uint32_t size) {
+  check_kind(datasec_id, btf_kind::datasec, btf_kind::datasec, "set size");
+  store_u32(bytes_.data() + type_offsets_[datasec_id] + 8, size);
+}
+
+void btf::set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, std::uint32_t offset) {
+  check_kind(datasec_id, btf_kind::datasec, btf_kind::datasec, "set variable offset");
+  std::byte* p = bytes_.data() + type_offsets_[datasec_id];
+  std::uint32_t vlen = vlen_of(load_u32(p + 4));
+  if (index >= vlen) {
+    throw_error(errc::invalid_argument, "BTF: type " + num(datasec_id) + " (datasec '" +
+                                            std::string(type(datasec_id).name) +
+                                            "'): set variable offset: index " + num(index) +
+                                            " is beyond its " + num(vlen) + " variables");
+  }
+  store_u32(p + type_record_size + index * secinfo_size + 4, offset);
+}
+
+}  // namespace ebpf

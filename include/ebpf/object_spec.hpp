@@ -1,0 +1,169 @@
+// ebpfpp: a compiled eBPF object (.bpf.o) described as plain values. Pure: no kernel.
+//
+// object_spec::parse reads the ELF, its BTF and BTF.ext, the maps (BTF-defined `.maps`, legacy
+// `maps`, global data `.data`/`.rodata`/`.bss`/`.data.*`/`.rodata.*`) and the programs with their
+// relocations. Nothing is resolved against a kernel yet: link_program() (relocation.hpp) turns a
+// program into loadable instructions once map fds are known.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ebpf/btf.hpp>
+#include <ebpf/section.hpp>
+#include <ebpf/types.hpp>
+
+namespace ebpf {
+
+/// Where a map's definition came from.
+enum class map_origin : std::uint8_t {
+  btf_maps,     ///< a variable in SEC(".maps")
+  legacy_maps,  ///< a struct bpf_map_def in SEC("maps")
+  data,         ///< global data: .data, .data.*
+  rodata,       ///< read-only global data: .rodata, .rodata.* (frozen after load)
+  bss,          ///< zero-initialised global data: .bss
+};
+
+/// LIBBPF_PIN_* values of a BTF map's `pinning` attribute.
+enum class map_pinning : std::uint32_t { none = 0, by_name = 1 };
+
+/// A map described by the object, not yet in the kernel.
+struct map_spec {
+  std::string name;  ///< as written in the source (".rodata" for global data)
+  map_origin origin = map_origin::btf_maps;
+  map_type type = map_type::unspec;
+  std::uint32_t key_size = 0;
+  std::uint32_t value_size = 0;
+  std::uint32_t max_entries = 0;
+  std::uint32_t flags = 0;
+  std::uint32_t numa_node = 0;
+  std::uint64_t map_extra = 0;
+  map_pinning pinning = map_pinning::none;
+  /// BTF type ids (in the object's BTF) of key and value, 0 when the size was given as a number.
+  std::uint32_t btf_key_type_id = 0;
+  std::uint32_t btf_value_type_id = 0;
+  /// Human-readable key/value type names from BTF ("__u32", "struct event"), for messages.
+  std::string key_type_name;
+  std::string value_type_name;
+  /// Template of the inner map of an array_of_maps / hash_of_maps.
+  std::shared_ptr<const map_spec> inner;
+  /// `values` initialisation: slot index -> name of a map (map-in-map) or program (prog_array).
+  std::vector<std::pair<std::uint32_t, std::string>> initial_slots;
+  /// Initial contents of global data (value_size bytes; empty for .bss).
+  std::vector<std::byte> initial_data;
+  /// ELF section the map lives in, and the offset of its definition there.
+  std::string section;
+  std::uint64_t section_offset = 0;
+
+  bool is_global_data() const noexcept {
+    return origin == map_origin::data || origin == map_origin::rodata || origin == map_origin::bss;
+  }
+};
+
+/// A global variable in a global-data section, settable before load.
+struct global_spec {
+  std::string name;
+  std::string map;   ///< the global-data map (section name, e.g. ".rodata")
+  std::uint32_t offset = 0;
+  std::uint32_t size = 0;
+  std::uint32_t btf_type_id = 0;  ///< 0 without BTF
+  bool is_static = false;
+};
+
+/// What an instruction refers to, recorded from the ELF relocations.
+enum class relocation_kind : std::uint8_t {
+  map_fd,         ///< ld_imm64 of a map (BPF_PSEUDO_MAP_FD)
+  map_value,      ///< ld_imm64 of an address inside global data (BPF_PSEUDO_MAP_VALUE)
+  call,           ///< BPF-to-BPF call of a function (BPF_PSEUDO_CALL)
+  function_address,  ///< ld_imm64 of a function, e.g. a bpf_loop callback (BPF_PSEUDO_FUNC)
+  extern_symbol,  ///< an undefined symbol: .kconfig variable, __ksym variable or kfunc
+};
+
+struct relocation_spec {
+  std::uint32_t instruction = 0;  ///< index within the function
+  relocation_kind kind = relocation_kind::map_fd;
+  std::string symbol;  ///< map name, data map name, or extern name
+  /// map_value: byte offset inside the data map. call/function_address: target instruction index
+  /// inside `target_section`.
+  std::uint64_t target = 0;
+  std::uint32_t target_section = 0;  ///< ELF section index of a call / function target
+  bool weak = false;                 ///< the symbol is weak (an absent extern resolves to 0)
+};
+
+/// A function of an executable section: a program entry point or a subprogram.
+struct function_spec {
+  std::string name;
+  std::uint32_t section_index = 0;  ///< ELF section index
+  std::string section;              ///< ELF section name
+  std::uint32_t first_instruction = 0;  ///< index in the section
+  std::vector<instruction> instructions;
+  std::vector<relocation_spec> relocations;  ///< sorted by instruction
+  /// BTF.ext records whose instruction falls inside this function, relative to its start.
+  std::vector<btf_func_info> func_info;
+  std::vector<btf_line_info> line_info;
+  std::vector<btf_core_relocation> core_relocations;
+  bool global = false;
+};
+
+/// A program: an entry function in a program section.
+struct program_spec {
+  std::string name;
+  std::string section;
+  section_info kind;           ///< program type, expected attach type, attach target, flags
+  std::size_t function = 0;    ///< index into object_spec::functions
+  bool autoload = true;        ///< from a leading '?' in the section name; can be changed
+};
+
+/// Counts shown by `ebpfpp object inspect`.
+struct relocation_counts {
+  std::size_t map_fd = 0;
+  std::size_t map_value = 0;
+  std::size_t call = 0;
+  std::size_t function_address = 0;
+  std::size_t extern_symbol = 0;
+  std::size_t core = 0;
+};
+
+/// Everything an object describes, as values.
+struct object_spec {
+  std::string name;        ///< the file name without directories and extensions ("execsnoop")
+  std::string license;     ///< SEC("license")
+  std::uint32_t kernel_version = 0;  ///< SEC("version"), 0 when absent
+  std::vector<program_spec> programs;
+  std::vector<function_spec> functions;  ///< programs' entry functions and subprograms
+  std::vector<map_spec> maps;
+  std::vector<global_spec> globals;
+  /// The object's BTF with DATASEC sizes and variable offsets fixed up; absent without .BTF.
+  std::optional<btf> types;
+
+  /// Parses an object held in memory. `name` is used in messages and for kernel map names
+  /// (pass the file name).
+  /// Throws: ebpf::error (errc::invalid_object, invalid_btf, unsupported_section, unknown_symbol,
+  /// relocation_failed) naming the object, section and offset.
+  static object_spec parse(std::span<const std::byte> elf_bytes, std::string_view name);
+
+  const program_spec* find_program(std::string_view name) const noexcept;
+  const map_spec* find_map(std::string_view name) const noexcept;
+  const global_spec* find_global(std::string_view name) const noexcept;
+  program_spec* find_program(std::string_view name) noexcept;
+  map_spec* find_map(std::string_view name) noexcept;
+
+  /// Relocation counts over every function.
+  relocation_counts count_relocations() const noexcept;
+
+  /// The kernel's name for a map (BPF_OBJ_NAME_LEN-1 = 15 characters at most): global data maps
+  /// are named like libbpf's, "<object prefix><section>" (e.g. "execsno.rodata").
+  std::string kernel_map_name(const map_spec& map) const;
+};
+
+/// The kernel's name for a program: the first 15 characters of the function name.
+std::string kernel_program_name(std::string_view name);
+
+}  // namespace ebpf

@@ -1,0 +1,233 @@
+// ebpfpp: a program loaded into the kernel.
+//
+//   ebpf::instruction insns[] = {{0xb7, 0x00, 0, 2},   // r0 = 2
+//                                {0x95, 0x00, 0, 0}};  // exit
+//   auto prog = ebpf::program::load({.name = "two", .type = ebpf::program_type::socket_filter,
+//                                    .instructions = insns});
+//   auto result = prog.test_run({.data = packet});     // result.retval == 2
+//   ebpf::link link = prog.attach_socket_filter(sock);  // detached when `link` is destroyed
+//
+// Programs usually come from ebpf::object (which fills program_load_spec from the ELF); load()
+// here takes raw instructions. Every call needs root or CAP_BPF (+ CAP_PERFMON for tracing,
+// CAP_NET_ADMIN for networking).
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ebpf/link.hpp>
+#include <ebpf/types.hpp>
+#include <ebpf/unique_fd.hpp>
+
+namespace ebpf {
+
+/// Everything needed to load one program from raw instructions (BPF_PROG_LOAD).
+struct program_load_spec {
+  /// The program's name: shown by bpftool and in every error message (truncated to 15 bytes in
+  /// the kernel).
+  std::string name;
+  program_type type = program_type::unspec;
+  /// expected_attach_type; required by some types (cgroup_sock_addr, tracing, ...).
+  std::optional<attach_type> expected_attach_type;
+  /// The instructions; must stay valid during load() only.
+  std::span<const instruction> instructions;
+  std::string license = "GPL";
+  /// kern_version: only kprobe programs on kernels before 5.0 check it.
+  std::uint32_t kernel_version = 0;
+  /// BPF_F_* program flags (e.g. BPF_F_SLEEPABLE = 1 << 4, BPF_F_XDP_HAS_FRAGS = 1 << 5).
+  std::uint32_t flags = 0;
+  /// BTF of the program (an fd from BPF_BTF_LOAD) with its bpf_func_info / bpf_line_info records.
+  int btf_fd = -1;
+  std::span<const std::byte> func_info;
+  std::uint32_t func_info_record_size = 0;
+  std::span<const std::byte> line_info;
+  std::uint32_t line_info_record_size = 0;
+  /// Attach target for tracing / lsm / struct_ops / freplace: a BTF type id, in vmlinux, in the
+  /// BTF object attach_btf_obj_fd (5.11), or in the program attach_prog_fd.
+  std::uint32_t attach_btf_id = 0;
+  int attach_btf_obj_fd = -1;
+  int attach_prog_fd = -1;
+  /// fds referred to by index from the instructions (BPF_PSEUDO_MAP_IDX, kfunc BTF fds), 5.14.
+  std::span<const int> fd_array;
+  /// Device for offloaded / dev-bound XDP programs.
+  std::uint32_t ifindex = 0;
+  /// A BPF token (6.9) granting the rights to load this program.
+  int token_fd = -1;
+  /// 0: ask the verifier for a log only when the load fails. 1, 2 (| 4 for statistics): always
+  /// (load() then returns the log through its second argument).
+  std::uint32_t log_level = 0;
+  /// How errors name the program; empty means "program '<name>'".
+  std::string subject;
+};
+
+/// What the kernel reports about a loaded program (BPF_OBJ_GET_INFO_BY_FD).
+struct program_info {
+  std::uint32_t id = 0;
+  program_type type = program_type::unspec;
+  std::string name;  ///< as the kernel keeps it: at most 15 bytes
+  /// The kernel's hash of the program's instructions (as bpftool shows it).
+  std::array<std::uint8_t, 8> tag{};
+  std::uint32_t xlated_length = 0;  ///< bytes of translated instructions
+  std::uint32_t jited_length = 0;   ///< bytes of native code (0 without the JIT)
+  std::vector<std::uint32_t> map_ids;
+  std::uint32_t btf_id = 0;
+  /// Run statistics: zero unless statistics are enabled (program::enable_stats(), or the sysctl
+  /// kernel.bpf_stats_enabled), 5.1.
+  std::uint64_t run_count = 0;
+  std::chrono::nanoseconds run_time{0};
+  std::uint32_t verified_instructions = 0;  ///< 5.16
+  std::chrono::nanoseconds load_time{0};    ///< since boot
+  std::uint32_t created_by_uid = 0;
+  bool gpl_compatible = false;
+
+  /// The tag as 16 lower-case hex digits, e.g. "4a8dbb4fa4ac1e2b".
+  std::string tag_string() const;
+};
+
+/// Options for program::test_run (BPF_PROG_TEST_RUN).
+struct test_run_options {
+  /// The input packet (networking programs). Empty for raw_tracepoint / syscall programs.
+  std::span<const std::byte> data;
+  /// Capacity for the output packet; absent: data.size() + 4096 (room for a program that grows
+  /// the packet). 0 disables data output.
+  std::optional<std::size_t> data_out_size;
+  /// The context (e.g. struct __sk_buff, struct xdp_md, the u64 args of a raw tracepoint), 5.2.
+  std::span<const std::byte> ctx;
+  /// Capacity for the output context; absent: ctx.size().
+  std::optional<std::size_t> ctx_out_size;
+  /// Run the program this many times (duration is the average). The kernel treats 0 as 1.
+  std::uint32_t repeat = 1;
+  /// BPF_F_TEST_RUN_ON_CPU = 1 (with cpu, 5.10), BPF_F_TEST_XDP_LIVE_FRAMES = 2 (5.18).
+  std::uint32_t flags = 0;
+  std::uint32_t cpu = 0;
+  /// Live-frames batch size (with BPF_F_TEST_XDP_LIVE_FRAMES).
+  std::uint32_t batch_size = 0;
+};
+
+struct test_run_result {
+  std::uint32_t retval = 0;
+  std::chrono::nanoseconds duration{0};  ///< average per run
+  std::vector<std::byte> data_out;       ///< the packet after the program (at most the capacity)
+  /// The whole output size; larger than data_out.size() when the capacity was too small.
+  std::size_t data_size_out = 0;
+  std::vector<std::byte> ctx_out;
+};
+
+/// XDP attach flags for program::attach_xdp (XDP_FLAGS_* of <linux/if_link.h>).
+namespace xdp_flags {
+inline constexpr std::uint32_t none = 0;             ///< the kernel picks (native if the driver can)
+inline constexpr std::uint32_t skb_mode = 1u << 1;   ///< generic XDP
+inline constexpr std::uint32_t drv_mode = 1u << 2;   ///< native XDP in the driver
+inline constexpr std::uint32_t hw_mode = 1u << 3;    ///< offloaded to the NIC
+}  // namespace xdp_flags
+
+/// A program in the kernel. Owns one fd; move-only (dup() for a second handle). Destroying it
+/// closes the fd; the kernel keeps the program while a link, a pin or another fd holds it.
+class program {
+ public:
+  /// An empty handle (fd() == -1).
+  program() noexcept = default;
+  /// Adopts the fd of a loaded program; `name`, `type` and the expected attach type are what
+  /// the caller loaded it with (no syscall).
+  program(unique_fd fd, std::string name, program_type type,
+          std::optional<attach_type> expected_attach_type = std::nullopt) noexcept;
+
+  program(program&&) noexcept = default;
+  program& operator=(program&&) noexcept = default;
+  program(const program&) = delete;
+  program& operator=(const program&) = delete;
+  ~program() = default;
+
+  /// Loads raw instructions. Without a log level, a failed load is retried with a verifier log
+  /// (growing it as needed) to explain the failure. `verifier_log`, when given, receives the log
+  /// when one was produced (always with spec.log_level > 0).
+  /// Throws: ebpf::verifier_error "program '<name>': verifier rejected it (...)" with the full log
+  /// in log(); ebpf::error "program '<name>': load: <errno> (hint)" when the kernel gave no log
+  /// (EPERM without privileges, E2BIG/EINVAL for attrs this kernel does not know).
+  static program load(const program_load_spec& spec, std::string* verifier_log = nullptr);
+
+  /// Adopts an fd of a program loaded elsewhere; name and type come from the kernel.
+  /// Throws: errc::invalid_argument if the fd is not a BPF program; ebpf::error (errno).
+  static program from_fd(unique_fd fd);
+  /// Opens the program pinned at `path` in a bpffs (BPF_OBJ_GET).
+  /// Throws: ebpf::error "program pinned at '<path>': ..." (ENOENT when nothing is pinned there),
+  /// errc::invalid_argument when the pinned object is not a program.
+  static program from_pin(const std::string& path);
+  /// Opens a loaded program by id (BPF_PROG_GET_FD_BY_ID). Throws: ebpf::error (ENOENT if gone).
+  static program from_id(std::uint32_t id);
+
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
+  int fd() const noexcept { return fd_.get(); }
+  const std::string& name() const noexcept { return name_; }
+  program_type type() const noexcept { return type_; }
+  std::optional<attach_type> expected_attach_type() const noexcept { return expected_attach_type_; }
+
+  /// A second handle on the same kernel program. Throws: ebpf::error (errno).
+  program dup() const;
+  /// The kernel's view: id, tag, sizes, maps, run statistics.
+  /// Throws: ebpf::error "program '<name>': get info: ...".
+  program_info info() const;
+  /// The kernel's program id (shorthand for info().id). Throws: like info().
+  std::uint32_t id() const;
+  /// Pins the program at `path` in a bpffs (BPF_OBJ_PIN): it stays loaded after this process.
+  /// Throws: ebpf::error "program '<name>': pin '<path>': ..." (ENOENT/EPERM when `path` is not
+  /// inside a bpffs, EEXIST when taken).
+  void pin(const std::string& path) const;
+
+  /// Runs the program once or `repeat` times on the given input (BPF_PROG_TEST_RUN, 4.12; ctx
+  /// 5.2; types: socket_filter, sched_cls/act, xdp, cgroup_skb, lwt, flow_dissector,
+  /// raw_tracepoint (5.10), syscall (5.14), tracing, struct_ops, sk_lookup, netfilter, ...).
+  /// Throws: ebpf::error "program '<name>': test run: ..." (ENOTSUPP/EINVAL for types without
+  /// test-run support).
+  test_run_result test_run(const test_run_options& options = {}) const;
+
+  // ---- Attaching. Each returns an ebpf::link that detaches when destroyed. -----------------
+
+  /// Attaches a tracepoint program to tracefs event <category>/<name> (e.g. "syscalls",
+  /// "sys_enter_getpid"), mounting tracefs at /sys/kernel/tracing if needed. Uses a perf_event
+  /// bpf_link (5.15), else PERF_EVENT_IOC_SET_BPF (4.7).
+  /// Throws: ebpf::error "program '<name>': tracepoint '<cat>/<name>': ..." (ENOENT: no such
+  /// tracepoint; EINVAL: not a tracepoint program).
+  link attach_tracepoint(std::string_view category, std::string_view name) const;
+  /// Attaches a raw_tracepoint program to tracepoint `name` ("sys_enter"), 4.17 (a bpf_link that
+  /// can be pinned since 5.7). Throws: ebpf::error (ENOENT: no such tracepoint).
+  link attach_raw_tracepoint(std::string_view name) const;
+  /// Attaches a cgroup program (cgroup_skb, cgroup_sock, sock_addr, sockopt, sysctl, device,
+  /// sock_ops) to the cgroup v2 directory `cgroup_fd` with `type`. Uses a cgroup bpf_link (5.7);
+  /// where the kernel has no links, BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI (4.15), detached with
+  /// BPF_PROG_DETACH when the link is destroyed. Throws: ebpf::error "program '<name>': attach to
+  /// cgroup as <type>: ..." (EINVAL: the program's expected attach type differs).
+  link attach_cgroup(int cgroup_fd, attach_type type) const;
+  link attach_cgroup(const unique_fd& cgroup_fd, attach_type type) const {
+    return attach_cgroup(cgroup_fd.get(), type);
+  }
+  /// Attaches an XDP program to interface `ifindex` with an XDP bpf_link (5.9); `flags` from
+  /// xdp_flags (none: native when the driver supports it, else generic).
+  /// Throws: ebpf::error "program '<name>': attach XDP to ifindex N: ..." (EBUSY: another program
+  /// was attached without a link; EOPNOTSUPP: the mode is not supported by the driver).
+  link attach_xdp(int ifindex, std::uint32_t flags = xdp_flags::none) const;
+  /// Attaches a socket_filter program to `socket_fd` (SO_ATTACH_BPF, 3.19). The link keeps a
+  /// duplicate of the socket fd and detaches with SO_DETACH_BPF when destroyed.
+  /// Throws: ebpf::error "program '<name>': attach to socket: ...".
+  link attach_socket_filter(int socket_fd) const;
+
+ private:
+  unique_fd fd_;
+  std::string subject_;  // how errors name it: "program 'f'" or the loader's longer subject
+  std::string name_;
+  program_type type_ = program_type::unspec;
+  std::optional<attach_type> expected_attach_type_;
+};
+
+/// Turns on run_count / run_time collection for every program while the returned fd is open
+/// (BPF_ENABLE_STATS, 5.8). Throws: ebpf::error "enable stats: ...".
+unique_fd enable_program_stats();
+
+}  // namespace ebpf

@@ -1,0 +1,337 @@
+// ebpf::object: the live glue from object_spec (pure) to kernel maps and programs (lib/sys).
+#include <ebpf/object.hpp>
+#include <ebpf/relocation.hpp>
+
+#include "sys/bpf.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+namespace ebpf {
+
+struct object::kernel_state {
+  unique_fd btf_fd;
+  std::string btf_error;  // why the object's BTF was not loaded, if it was not
+  std::map<std::string, ebpf::map, std::less<>> maps;
+  std::map<std::string, ebpf::program, std::less<>> programs;
+  std::map<std::string, mapped_region, std::less<>> global_memory;  // data map name -> mapping
+};
+
+namespace {
+
+std::vector<std::byte> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_errno(errno ? errno : ENOENT, "object '" + path + "': open");
+  std::vector<std::byte> bytes;
+  in.seekg(0, std::ios::end);
+  auto size = in.tellg();
+  if (size < 0) throw_errno(EIO, "object '" + path + "': read");
+  bytes.resize(static_cast<std::size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (!in) throw_errno(EIO, "object '" + path + "': read");
+  return bytes;
+}
+
+std::string file_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Kernel func_info / line_info records are exactly these structs (struct bpf_func_info,
+// struct bpf_line_info in the UAPI), so we hand the kernel our own arrays.
+static_assert(sizeof(btf_func_info) == 8);
+static_assert(sizeof(btf_line_info) == 16);
+
+}  // namespace
+
+object object::open(const std::string& path) {
+  auto bytes = read_file(path);
+  return object(object_spec::parse(bytes, file_name(path)));
+}
+
+object object::open_memory(std::span<const std::byte> elf_bytes, std::string_view name) {
+  return object(object_spec::parse(elf_bytes, name));
+}
+
+object::object(object_spec spec) : spec_(std::move(spec)) {}
+object::object(object&&) noexcept = default;
+object& object::operator=(object&&) noexcept = default;
+object::~object() = default;
+
+void object::set_global(std::string_view name, std::span<const std::byte> value) {
+  const std::string subject = "object '" + spec_.name + "': global '" + std::string(name) + "'";
+  if (loaded_) throw_error(errc::invalid_argument, subject + ": set before load (after load, use write_global)");
+  const global_spec* global = spec_.find_global(name);
+  if (!global) throw_error(errc::not_found, subject + ": no such global variable in .data, .rodata or .bss");
+  if (value.size() != global->size)
+    throw_error(errc::type_mismatch, subject + ": value is " + std::to_string(value.size()) + " bytes, the variable is " +
+                                         std::to_string(global->size) + " bytes");
+  map_spec* map = spec_.find_map(global->map);
+  if (map->initial_data.empty()) map->initial_data.resize(map->value_size);  // .bss starts zeroed
+  std::copy(value.begin(), value.end(), map->initial_data.begin() + global->offset);
+}
+
+void object::set_autoload(std::string_view program, bool autoload) {
+  if (loaded_) throw_error(errc::invalid_argument, "object '" + spec_.name + "': program '" + std::string(program) + "': set_autoload after load");
+  program_spec* found = spec_.find_program(program);
+  if (!found) throw_error(errc::not_found, "object '" + spec_.name + "': program '" + std::string(program) + "': no such program");
+  found->autoload = autoload;
+}
+
+namespace {
+
+map_create_spec create_spec_of(const object_spec& object, const map_spec& spec, int btf_fd) {
+  map_create_spec create;
+  create.name = object.kernel_map_name(spec);
+  create.type = spec.type;
+  create.key_size = spec.key_size;
+  create.value_size = spec.value_size;
+  create.max_entries = spec.max_entries;
+  create.flags = spec.flags;
+  create.map_extra = spec.map_extra;
+  if (spec.numa_node) create.numa_node = spec.numa_node;
+  create.key_type_name = spec.key_type_name;
+  create.value_type_name = spec.value_type_name;
+  if (btf_fd >= 0 && spec.btf_value_type_id) {
+    create.btf_fd = btf_fd;
+    create.btf_key_type_id = spec.btf_key_type_id;
+    create.btf_value_type_id = spec.btf_value_type_id;
+  }
+  if (spec.inner) {
+    auto inner = create_spec_of(object, *spec.inner, btf_fd);
+    inner.name = spec.name.substr(0, 9) + ".inner";
+    create.inner_map = std::make_shared<map_create_spec>(std::move(inner));
+  }
+  return create;
+}
+
+// Maps that need their BTF types in the kernel (local storage; BTF-checked special fields).
+bool needs_btf(map_type type) {
+  return type == map_type::sk_storage || type == map_type::inode_storage || type == map_type::task_storage ||
+         type == map_type::cgrp_storage || type == map_type::struct_ops;
+}
+
+}  // namespace
+
+void object::load(const load_options& options) {
+  const std::string subject = "object '" + spec_.name + "'";
+  if (loaded_) throw_error(errc::invalid_argument, subject + ": load: already loaded");
+  auto state = std::make_unique<kernel_state>();
+
+  // Which programs, and therefore which maps.
+  std::vector<const program_spec*> programs;
+  for (const auto& name : options.only) {
+    const program_spec* program = spec_.find_program(name);
+    if (!program) throw_error(errc::not_found, subject + ": program '" + name + "': no such program");
+    programs.push_back(program);
+  }
+  if (options.only.empty())
+    for (const auto& program : spec_.programs)
+      if (program.autoload) programs.push_back(&program);
+  std::set<std::string> wanted_maps;
+  if (options.only.empty()) {
+    for (const auto& map : spec_.maps) wanted_maps.insert(map.name);
+  } else {
+    for (const auto* program : programs) {
+      auto used = maps_used_by(spec_, *program);
+      wanted_maps.insert(used.begin(), used.end());
+    }
+  }
+
+  // The object's BTF, so maps and programs carry their types (func_info, line_info, pretty
+  // printing). A kernel that rejects it only costs us those extras, except for maps that need it.
+  if (spec_.types) {
+    try {
+      state->btf_fd = sys::btf_load(spec_.types->bytes(), subject + ": BTF");
+    } catch (const error& e) {
+      state->btf_error = e.what();
+    }
+  }
+
+  // Maps first: programs refer to their fds.
+  for (const auto& spec : spec_.maps) {
+    if (!wanted_maps.count(spec.name)) continue;
+    const std::string map_subject = subject + ": map '" + spec.name + "'";
+    if (needs_btf(spec.type) && !state->btf_fd)
+      throw_error(errc::unsupported, map_subject + ": a " + std::string(to_string(spec.type)) + " map needs the object's BTF, which " +
+                                         (spec_.types ? "the kernel rejected: " + state->btf_error : std::string("the object lacks (compile with -g)")));
+    ebpf::map created;
+    std::string pin_path;
+    if (spec.pinning == map_pinning::by_name) {
+      pin_path = options.pin_root + "/" + spec.name;
+      try {
+        created = ebpf::map::from_pin(pin_path);
+      } catch (const error& e) {
+        if (e.code() != std::error_code(ENOENT, std::system_category())) throw;
+      }
+      if (created.fd() >= 0) {
+        // Reuse only a compatible map: same shape as the definition.
+        if (created.type() != spec.type || created.key_size() != spec.key_size || created.value_size() != spec.value_size ||
+            created.max_entries() != spec.max_entries || created.flags() != spec.flags)
+          throw_error(errc::type_mismatch, map_subject + ": the map pinned at '" + pin_path + "' is " +
+                                               std::string(to_string(created.type())) + " key " + std::to_string(created.key_size()) +
+                                               " value " + std::to_string(created.value_size()) + " max_entries " +
+                                               std::to_string(created.max_entries()) + " flags " + std::to_string(created.flags()) +
+                                               "; the object defines " + std::string(to_string(spec.type)) + " key " +
+                                               std::to_string(spec.key_size) + " value " + std::to_string(spec.value_size) +
+                                               " max_entries " + std::to_string(spec.max_entries) + " flags " + std::to_string(spec.flags));
+        created.set_type_names(spec.key_type_name, spec.value_type_name);
+        state->maps.emplace(spec.name, std::move(created));
+        continue;
+      }
+    }
+    auto create = create_spec_of(spec_, spec, state->btf_fd.get());
+    try {
+      created = ebpf::map::create(create);
+    } catch (const error& e) {
+      // Some kernels reject a map's BTF description while accepting the map: retry without it,
+      // as libbpf does, unless the map type cannot work without BTF.
+      if (create.btf_fd < 0 || needs_btf(spec.type) || e.code() != std::error_code(EINVAL, std::system_category())) {
+        throw error(e.code(), subject + ": " + e.what());
+      }
+      create.btf_fd = -1;
+      create.btf_key_type_id = create.btf_value_type_id = 0;
+      created = ebpf::map::create(create);
+    }
+    if (spec.is_global_data() && !spec.initial_data.empty()) {
+      std::uint32_t zero = 0;
+      created.update(std::as_bytes(std::span(&zero, 1)), spec.initial_data);
+    }
+    if (spec.origin == map_origin::rodata) created.freeze();
+    if (!pin_path.empty()) created.pin(pin_path);
+    state->maps.emplace(spec.name, std::move(created));
+  }
+
+  auto map_fd = [&](const std::string& name) -> int {
+    auto found = state->maps.find(name);
+    if (found == state->maps.end())
+      throw_error(errc::not_found, subject + ": map '" + name + "' was not created");
+    return found->second.fd();
+  };
+
+  // Programs.
+  report_.clear();
+  for (const auto* program : programs) {
+    const std::string program_subject = subject + ": program '" + program->name + "'";
+    program_status status;
+    status.name = program->name;
+    try {
+      linked_program linked = link_program(spec_, *program, map_fd);
+      program_load_spec load;
+      load.name = program->name;
+      load.type = program->kind.type;
+      load.expected_attach_type = program->kind.expected_attach_type;
+      load.flags = program->kind.program_flags | (program->kind.sleepable ? sys::prog_sleepable : 0);
+      load.instructions = linked.instructions;
+      load.license = spec_.license;
+      load.kernel_version = spec_.kernel_version;
+      load.subject = program_subject;
+      load.log_level = options.log_level;
+      if (state->btf_fd) {
+        load.btf_fd = state->btf_fd.get();
+        load.func_info = std::as_bytes(std::span(linked.func_info));
+        load.func_info_record_size = sizeof(btf_func_info);
+        load.line_info = std::as_bytes(std::span(linked.line_info));
+        load.line_info_record_size = sizeof(btf_line_info);
+      }
+      auto loaded = ebpf::program::load(load, options.log_level ? &status.verifier_log : nullptr);
+      status.loaded = true;
+      state->programs.emplace(program->name, std::move(loaded));
+    } catch (const verifier_error& e) {
+      if (!options.keep_going) throw;
+      status.error = e.what();
+      status.verifier_log = e.log();
+    } catch (const error& e) {
+      if (!options.keep_going) throw;
+      status.error = e.what();
+    }
+    report_.push_back(std::move(status));
+  }
+
+  // `values` of prog arrays and maps of maps, now that both sides exist.
+  for (const auto& spec : spec_.maps) {
+    auto outer = state->maps.find(spec.name);
+    if (outer == state->maps.end() || spec.initial_slots.empty()) continue;
+    for (const auto& [slot, target] : spec.initial_slots) {
+      int fd = -1;
+      if (spec.type == map_type::prog_array) {
+        auto found = state->programs.find(target);
+        if (found == state->programs.end()) continue;  // not loaded (autoload off or --only)
+        fd = found->second.fd();
+      } else {
+        auto found = state->maps.find(target);
+        if (found == state->maps.end()) continue;
+        fd = found->second.fd();
+      }
+      std::uint32_t value = static_cast<std::uint32_t>(fd);
+      outer->second.update(std::as_bytes(std::span(&slot, 1)), std::as_bytes(std::span(&value, 1)));
+    }
+  }
+
+  // Global data lives in memory we can read and write directly (BPF_F_MMAPABLE, 5.5).
+  for (const auto& spec : spec_.maps) {
+    if (!spec.is_global_data()) continue;
+    auto found = state->maps.find(spec.name);
+    if (found == state->maps.end()) continue;
+    state->global_memory.emplace(spec.name, found->second.mmap(/*writable=*/spec.origin != map_origin::rodata));
+  }
+
+  kernel_ = std::move(state);
+  loaded_ = true;
+}
+
+ebpf::map& object::map(std::string_view name) {
+  const std::string subject = "object '" + spec_.name + "': map '" + std::string(name) + "'";
+  if (!loaded_) throw_error(errc::invalid_argument, subject + ": the object is not loaded yet (call load())");
+  auto found = kernel_->maps.find(name);
+  if (found == kernel_->maps.end())
+    throw_error(errc::not_found, subject + (spec_.find_map(name) ? ": not created (no loaded program uses it)" : ": no such map"));
+  return found->second;
+}
+
+ebpf::program& object::program(std::string_view name) {
+  const std::string subject = "object '" + spec_.name + "': program '" + std::string(name) + "'";
+  if (!loaded_) throw_error(errc::invalid_argument, subject + ": the object is not loaded yet (call load())");
+  auto found = kernel_->programs.find(name);
+  if (found == kernel_->programs.end())
+    throw_error(errc::not_found, subject + (spec_.find_program(name) ? ": not loaded" : ": no such program"));
+  return found->second;
+}
+
+std::vector<std::string> object::map_names() const {
+  std::vector<std::string> names;
+  if (kernel_)
+    for (const auto& [name, map] : kernel_->maps) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> object::program_names() const {
+  std::vector<std::string> names;
+  if (kernel_)
+    for (const auto& [name, program] : kernel_->programs) names.push_back(name);
+  return names;
+}
+
+std::span<std::byte> object::global_data(std::string_view name) {
+  return checked_global(name, 0);
+}
+
+std::span<std::byte> object::checked_global(std::string_view name, std::size_t size, bool writable) {
+  const std::string subject = "object '" + spec_.name + "': global '" + std::string(name) + "'";
+  const global_spec* global = spec_.find_global(name);
+  if (!global) throw_error(errc::not_found, subject + ": no such global variable in .data, .rodata or .bss");
+  if (!loaded_) throw_error(errc::invalid_argument, subject + ": not in the kernel before load (use set_global)");
+  if (size && size != global->size)
+    throw_error(errc::type_mismatch, subject + ": type is " + std::to_string(size) + " bytes, the variable is " + std::to_string(global->size) + " bytes");
+  auto memory = kernel_->global_memory.find(global->map);
+  if (memory == kernel_->global_memory.end()) throw_error(errc::not_found, subject + ": its map '" + global->map + "' was not created");
+  if (writable && !memory->second.writable())
+    throw_error(errc::invalid_argument, subject + ": is in read-only '" + global->map + "' (frozen at load: set it with set_global before load)");
+  return memory->second.bytes().subspan(global->offset, global->size);
+}
+
+}  // namespace ebpf

@@ -1,0 +1,672 @@
+// object_spec::parse: ELF -> programs, functions, maps, globals and relocations.
+//
+// How clang lays out an eBPF object (the facts libbpf's bpf_object__elf_collect relies on too):
+// - every executable section holds one or more functions (STT_FUNC symbols); functions in
+//   `.text` are subprograms, functions elsewhere are programs whose section name says their type;
+// - `.rel<section>` holds the relocations of a section: R_BPF_64_64 on ld_imm64 instructions that
+//   load a map or a global-data address, R_BPF_64_32 on calls of other functions;
+// - `.maps` holds BTF-defined maps (one variable each, described by the .maps DATASEC), `maps`
+//   the legacy struct bpf_map_def array, `.data`/`.rodata`/`.bss` (and `.data.*`, `.rodata.*`)
+//   the global variables, which become single-entry array maps.
+#include <ebpf/error.hpp>
+#include <ebpf/object_spec.hpp>
+
+#include "elf_reader.hpp"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <unordered_map>
+
+namespace ebpf {
+namespace {
+
+using detail::elf_reader;
+using detail::elf_section;
+using detail::elf_symbol;
+
+constexpr std::uint8_t bpf_ld_imm64 = 0x18;  // BPF_LD | BPF_IMM | BPF_DW
+constexpr std::uint8_t bpf_call = 0x85;      // BPF_JMP | BPF_CALL
+constexpr std::uint8_t bpf_pseudo_call = 1;  // src_reg of a BPF-to-BPF call
+constexpr std::uint8_t bpf_pseudo_kfunc_call = 2;
+constexpr std::uint32_t r_bpf_64_64 = 1;     // relocation types, see llvm's BPF ELF relocations
+constexpr std::uint32_t r_bpf_64_32 = 10;
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+std::optional<map_origin> data_section_origin(std::string_view name) {
+  if (name == ".data" || starts_with(name, ".data.")) return map_origin::data;
+  if (name == ".rodata" || starts_with(name, ".rodata.")) return map_origin::rodata;
+  if (name == ".bss") return map_origin::bss;
+  return std::nullopt;
+}
+
+class parser {
+ public:
+  parser(std::span<const std::byte> bytes, std::string_view name) : elf_(bytes, name) {
+    spec_.name = object_base_name(name);
+  }
+
+  object_spec run() {
+    read_license_and_version();
+    read_btf();
+    read_functions();
+    read_data_sections();
+    read_btf_maps();
+    read_legacy_maps();
+    read_relocations();
+    assign_btf_ext();
+    read_programs();
+    fix_btf_datasecs();
+    return std::move(spec_);
+  }
+
+ private:
+  static std::string object_base_name(std::string_view path) {
+    auto slash = path.rfind('/');
+    if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
+    auto dot = path.find('.');
+    return std::string(path.substr(0, dot));
+  }
+
+  [[noreturn]] void fail(errc code, const std::string& what) const { throw_error(code, elf_.subject() + ": " + what); }
+
+  std::string section_subject(const elf_section& section) const {
+    return "section '" + std::string(section.name) + "'";
+  }
+
+  void read_license_and_version() {
+    if (const auto* section = elf_.find_section("license"); section && !section->data.empty()) {
+      const char* text = reinterpret_cast<const char*>(section->data.data());
+      spec_.license.assign(text, strnlen(text, section->data.size()));
+    }
+    if (const auto* section = elf_.find_section("version")) {
+      if (section->data.size() != 4) fail(errc::invalid_object, "section 'version': size " + std::to_string(section->data.size()) + " is not 4");
+      std::memcpy(&spec_.kernel_version, section->data.data(), 4);
+    }
+  }
+
+  void read_btf() {
+    const auto* section = elf_.find_section(".BTF");
+    if (!section) return;
+    try {
+      spec_.types = btf::parse(section->data);
+      if (const auto* ext = elf_.find_section(".BTF.ext")) btf_ext_ = parse_btf_ext(ext->data, *spec_.types);
+    } catch (const error& e) {
+      throw error(e.code(), elf_.subject() + ": " + e.what());
+    }
+  }
+
+  // ---- functions --------------------------------------------------------------------------
+
+  void read_functions() {
+    for (const auto& section : elf_.sections()) {
+      if (section.type != SHT_PROGBITS || !(section.flags & SHF_EXECINSTR) || section.size == 0) continue;
+      if (section.size % sizeof(instruction) != 0)
+        fail(errc::invalid_object, section_subject(section) + ": size " + std::to_string(section.size) + " is not a multiple of 8 (instruction size)");
+      std::vector<const elf_symbol*> functions;
+      for (const auto& symbol : elf_.symbols())
+        if (symbol.type == STT_FUNC && symbol.section_index == section.index) functions.push_back(&symbol);
+      if (functions.empty())
+        fail(errc::invalid_object, section_subject(section) + ": holds code but no function symbol");
+      std::sort(functions.begin(), functions.end(), [](auto* a, auto* b) { return a->value < b->value; });
+      for (std::size_t i = 0; i < functions.size(); ++i) {
+        const auto& symbol = *functions[i];
+        std::uint64_t end = symbol.size ? symbol.value + symbol.size : section.size;
+        if (symbol.value % 8 || symbol.size % 8 || symbol.value >= section.size || end > section.size || end <= symbol.value)
+          fail(errc::invalid_object, section_subject(section) + ": function '" + std::string(symbol.name) + "' at offset " +
+                                         std::to_string(symbol.value) + " with size " + std::to_string(symbol.size) +
+                                         " does not fit the section (" + std::to_string(section.size) + " bytes)");
+        if (i + 1 < functions.size() && end > functions[i + 1]->value)
+          fail(errc::invalid_object, section_subject(section) + ": function '" + std::string(symbol.name) + "' overlaps '" +
+                                         std::string(functions[i + 1]->name) + "'");
+        function_spec function;
+        function.name = std::string(symbol.name);
+        function.section_index = section.index;
+        function.section = std::string(section.name);
+        function.first_instruction = static_cast<std::uint32_t>(symbol.value / 8);
+        function.global = symbol.binding == STB_GLOBAL || symbol.binding == STB_WEAK;
+        function.instructions.resize((end - symbol.value) / 8);
+        std::memcpy(function.instructions.data(), section.data.data() + symbol.value, end - symbol.value);
+        spec_.functions.push_back(std::move(function));
+      }
+    }
+  }
+
+  // Index of the function of `section_index` that contains instruction `insn`, or -1.
+  std::ptrdiff_t function_at(std::uint32_t section_index, std::uint64_t insn) const {
+    for (std::size_t i = 0; i < spec_.functions.size(); ++i) {
+      const auto& f = spec_.functions[i];
+      if (f.section_index == section_index && insn >= f.first_instruction && insn < f.first_instruction + f.instructions.size())
+        return static_cast<std::ptrdiff_t>(i);
+    }
+    return -1;
+  }
+
+  // ---- maps -------------------------------------------------------------------------------
+
+  void read_data_sections() {
+    for (const auto& section : elf_.sections()) {
+      if (section.index == 0 || (section.flags & SHF_EXECINSTR)) continue;
+      if (section.type != SHT_PROGBITS && section.type != SHT_NOBITS) continue;
+      auto origin = data_section_origin(section.name);
+      if (!origin || section.size == 0) continue;
+      if (section.size > UINT32_MAX)
+        fail(errc::invalid_object, section_subject(section) + ": " + std::to_string(section.size) + " bytes of global data is more than a map value can hold");
+      map_spec map;
+      map.name = std::string(section.name);
+      map.origin = *origin;
+      map.type = map_type::array;
+      map.key_size = 4;
+      map.value_size = static_cast<std::uint32_t>(section.size);
+      map.max_entries = 1;
+      // BPF_F_MMAPABLE (1U << 10) lets user space read and write globals through mmap;
+      // read-only data also gets BPF_F_RDONLY_PROG (1U << 7): programs cannot write it.
+      map.flags = 1u << 10;
+      if (*origin == map_origin::rodata) map.flags |= 1u << 7;
+      map.section = std::string(section.name);
+      if (section.type == SHT_PROGBITS) map.initial_data.assign(section.data.begin(), section.data.end());
+      if (spec_.types) {
+        if (auto datasec = spec_.types->find(section.name, btf_kind::datasec)) {
+          map.btf_value_type_id = *datasec;
+          map.value_type_name = "DATASEC " + std::string(section.name);
+        }
+      }
+      for (const auto& symbol : elf_.symbols()) {
+        if (symbol.section_index != section.index || symbol.type != STT_OBJECT || symbol.name.empty()) continue;
+        if (symbol.value > section.size || symbol.size > section.size - symbol.value)
+          fail(errc::invalid_object, section_subject(section) + ": variable '" + std::string(symbol.name) + "' at offset " +
+                                         std::to_string(symbol.value) + " does not fit the section");
+        global_spec global;
+        global.name = std::string(symbol.name);
+        global.map = map.name;
+        global.offset = static_cast<std::uint32_t>(symbol.value);
+        global.size = static_cast<std::uint32_t>(symbol.size);
+        global.is_static = symbol.binding == STB_LOCAL;
+        if (spec_.types)
+          if (auto var = spec_.types->find(symbol.name, btf_kind::variable)) global.btf_type_id = spec_.types->type(*var).size_or_type;
+        spec_.globals.push_back(std::move(global));
+      }
+      data_section_maps_[section.index] = spec_.maps.size();
+      spec_.maps.push_back(std::move(map));
+    }
+  }
+
+  // `int (*name)[N]` as written by __uint(name, N): pointer to an array of N elements.
+  std::uint32_t read_uint_member(const btf& types, const btf_member& member, const std::string& where) const {
+    auto pointer = types.type(types.skip_modifiers_and_typedefs(member.type));
+    if (pointer.kind != btf_kind::pointer)
+      fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' is not __uint(name, value) (a pointer to an array)");
+    auto array = types.type(types.skip_modifiers_and_typedefs(pointer.size_or_type));
+    if (array.kind != btf_kind::array)
+      fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' is not __uint(name, value) (a pointer to an array)");
+    return types.array(array.id).count;
+  }
+
+  std::string type_name(const btf& types, std::uint32_t id, int depth = 0) const {
+    // Hostile BTF can chain pointers/arrays/modifiers into a loop (the kernel rejects those with
+    // "Loop detected", kernel/bpf/btf.c); stop instead of recursing forever.
+    constexpr int max_depth = 32;
+    if (depth > max_depth)
+      throw_error(errc::invalid_btf, "BTF: type " + std::to_string(id) + ": more than " + std::to_string(max_depth) +
+                                         " levels of pointers, arrays and modifiers (a loop?)");
+    auto t = types.type(id);
+    std::string name(t.name);
+    switch (t.kind) {
+      case btf_kind::struct_: return "struct " + (name.empty() ? std::string("(anon)") : name);
+      case btf_kind::union_: return "union " + (name.empty() ? std::string("(anon)") : name);
+      case btf_kind::enum_:
+      case btf_kind::enum64: return "enum " + (name.empty() ? std::string("(anon)") : name);
+      case btf_kind::pointer: return type_name(types, t.size_or_type, depth + 1) + " *";
+      case btf_kind::array: return type_name(types, types.array(id).element_type, depth + 1) + "[" + std::to_string(types.array(id).count) + "]";
+      case btf_kind::const_: return "const " + type_name(types, t.size_or_type, depth + 1);
+      case btf_kind::volatile_: return "volatile " + type_name(types, t.size_or_type, depth + 1);
+      default: return name.empty() ? std::string(to_string(t.kind)) : name;
+    }
+  }
+
+  // Parses a BTF map definition struct (the type of a .maps variable or an inner map template).
+  map_spec parse_btf_map_definition(const btf& types, std::uint32_t struct_id, const std::string& name, const std::string& where,
+                                    std::uint32_t* values_member_offset) const {
+    map_spec map;
+    map.name = name;
+    map.origin = map_origin::btf_maps;
+    map.section = ".maps";
+    auto definition = types.type(types.skip_modifiers_and_typedefs(struct_id));
+    if (definition.kind != btf_kind::struct_)
+      fail(errc::invalid_object, where + ": the definition is a " + std::string(to_string(definition.kind)) + ", not a struct");
+    for (const auto& member : types.members(definition.id)) {
+      if (member.name == "type") map.type = static_cast<map_type>(read_uint_member(types, member, where));
+      else if (member.name == "max_entries") map.max_entries = read_uint_member(types, member, where);
+      else if (member.name == "map_flags") map.flags = read_uint_member(types, member, where);
+      else if (member.name == "numa_node") map.numa_node = read_uint_member(types, member, where);
+      else if (member.name == "key_size") map.key_size = read_uint_member(types, member, where);
+      else if (member.name == "value_size") map.value_size = read_uint_member(types, member, where);
+      else if (member.name == "map_extra") map.map_extra = read_uint_member(types, member, where);
+      else if (member.name == "pinning") {
+        auto pinning = read_uint_member(types, member, where);
+        if (pinning > 1) fail(errc::invalid_object, where + ": pinning " + std::to_string(pinning) + " is not LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1)");
+        map.pinning = static_cast<map_pinning>(pinning);
+      } else if (member.name == "key" || member.name == "value") {
+        auto pointer = types.type(types.skip_modifiers_and_typedefs(member.type));
+        if (pointer.kind != btf_kind::pointer)
+          fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' is not __type(name, type) (a pointer)");
+        std::uint64_t size = types.size_of(pointer.size_or_type);
+        if (size > UINT32_MAX) fail(errc::invalid_object, where + ": " + std::string(member.name) + " type is too large");
+        bool key = member.name == "key";
+        (key ? map.key_size : map.value_size) = static_cast<std::uint32_t>(size);
+        (key ? map.btf_key_type_id : map.btf_value_type_id) = pointer.size_or_type;
+        (key ? map.key_type_name : map.value_type_name) = type_name(types, pointer.size_or_type);
+      } else if (member.name == "values") {
+        // __array(values, T): an array (usually of 0 elements) of pointers to T. T is a map
+        // definition for map-in-map and a function prototype for prog arrays.
+        auto array = types.type(types.skip_modifiers_and_typedefs(member.type));
+        if (array.kind != btf_kind::array) fail(errc::invalid_object, where + ": attribute 'values' is not __array(values, type)");
+        auto pointer = types.type(types.skip_modifiers_and_typedefs(types.array(array.id).element_type));
+        if (pointer.kind != btf_kind::pointer) fail(errc::invalid_object, where + ": attribute 'values' is not an array of pointers");
+        auto target = types.type(types.skip_modifiers_and_typedefs(pointer.size_or_type));
+        if (target.kind == btf_kind::struct_) {
+          // Only one level: the kernel refuses a map-in-map as an inner map ("Does not support
+          // >1 level map-in-map", kernel/bpf/map_in_map.c), and a definition that names itself
+          // would recurse forever. values_member_offset is null exactly for inner definitions.
+          if (!values_member_offset)
+            fail(errc::invalid_object, where + ": an inner map cannot hold maps itself (only one level of map-in-map)");
+          map.inner = std::make_shared<map_spec>(
+              parse_btf_map_definition(types, target.id, name + ".inner", where + ": inner map", nullptr));
+        } else if (target.kind != btf_kind::function_proto) {
+          fail(errc::invalid_object, where + ": 'values' must point to a map definition or a function prototype");
+        }
+        if (values_member_offset) *values_member_offset = member.bit_offset / 8;
+      }
+    }
+    if (map.type == map_type::unspec) fail(errc::invalid_object, where + ": map type is missing (__uint(type, ...))");
+    bool is_map_in_map = map.type == map_type::array_of_maps || map.type == map_type::hash_of_maps;
+    if (is_map_in_map) {
+      if (!map.inner) fail(errc::invalid_object, where + ": map-in-map without an inner map definition (__array(values, ...))");
+      if (map.value_size == 0) map.value_size = 4;  // the value is an inner map fd (u32)
+    }
+    if (map.type == map_type::prog_array && map.value_size == 0) map.value_size = 4;
+    return map;
+  }
+
+  void read_btf_maps() {
+    const auto* section = elf_.find_section(".maps");
+    if (!section) return;
+    if (!spec_.types) fail(errc::invalid_object, "section '.maps': BTF-defined maps need the object's BTF (compile with -g)");
+    const btf& types = *spec_.types;
+    auto datasec = types.find(".maps", btf_kind::datasec);
+    if (!datasec) fail(errc::invalid_object, "section '.maps': no DATASEC '.maps' in BTF");
+    maps_section_ = section->index;
+    for (const auto& var_info : types.datasec_vars(*datasec)) {
+      auto var = types.type(var_info.type);
+      if (var.kind != btf_kind::variable) fail(errc::invalid_btf, "section '.maps': DATASEC entry " + std::to_string(var.id) + " is not a variable");
+      std::string name(var.name);
+      std::string where = "map '" + name + "'";
+      const elf_symbol* symbol = nullptr;
+      for (const auto& s : elf_.symbols())
+        if (s.section_index == section->index && s.name == name) symbol = &s;
+      if (!symbol) fail(errc::invalid_object, where + ": no ELF symbol in section '.maps'");
+      if (symbol->value > section->size || symbol->size > section->size - symbol->value)
+        fail(errc::invalid_object, where + ": definition at offset " + std::to_string(symbol->value) + " (" +
+                                       std::to_string(symbol->size) + " bytes) does not fit section '.maps' (" +
+                                       std::to_string(section->size) + " bytes)");
+      // No 'values' member: no slots that .rel.maps may initialise.
+      constexpr std::uint32_t no_values = UINT32_MAX;
+      std::uint32_t values_offset = no_values;
+      map_spec map;
+      try {
+        map = parse_btf_map_definition(types, var.size_or_type, name, where, &values_offset);
+      } catch (const error& e) {
+        // The btf accessors (size_of, members, ...) name the type, not the object or the map.
+        if (starts_with(e.what(), elf_.subject())) throw;
+        throw error(e.code(), elf_.subject() + ": " + where + ": " + e.what());
+      }
+      map.section_offset = symbol->value;
+      map_symbols_[symbol->value] = spec_.maps.size();
+      if (values_offset != no_values) values_offsets_[spec_.maps.size()] = {symbol->value, symbol->size, values_offset};
+      spec_.maps.push_back(std::move(map));
+    }
+  }
+
+  void read_legacy_maps() {
+    const auto* section = elf_.find_section("maps");
+    if (!section) return;
+    legacy_maps_section_ = section->index;
+    std::vector<const elf_symbol*> symbols;
+    for (const auto& s : elf_.symbols())
+      if (s.section_index == section->index && (s.type == STT_OBJECT || s.type == STT_NOTYPE) && !s.name.empty()) symbols.push_back(&s);
+    if (symbols.empty()) return;
+    // SHT_NOBITS and SHT_NULL sections have an sh_size but no bytes in the file: never read them.
+    if (section->data.size() != section->size)
+      fail(errc::invalid_object, "section 'maps' has no data (section type " + std::to_string(section->type) + ")");
+    // struct bpf_map_def { type, key_size, value_size, max_entries, map_flags, [inner_map_idx, numa_node] }
+    std::uint64_t definition_size = section->size / symbols.size();
+    if (definition_size < 20 || definition_size % 4)
+      fail(errc::invalid_object, "section 'maps': " + std::to_string(symbols.size()) + " maps in " + std::to_string(section->size) +
+                                     " bytes: each definition must be at least 20 bytes (struct bpf_map_def)");
+    for (const auto* symbol : symbols) {
+      std::string where = "map '" + std::string(symbol->name) + "'";
+      if (symbol->value % 4 || symbol->value > section->size || definition_size > section->size - symbol->value)
+        fail(errc::invalid_object, where + ": definition at offset " + std::to_string(symbol->value) + " is outside section 'maps'");
+      std::uint32_t fields[7] = {};
+      std::memcpy(fields, section->data.data() + symbol->value, std::min<std::uint64_t>(definition_size, sizeof fields));
+      map_spec map;
+      map.name = std::string(symbol->name);
+      map.origin = map_origin::legacy_maps;
+      map.type = static_cast<map_type>(fields[0]);
+      map.key_size = fields[1];
+      map.value_size = fields[2];
+      map.max_entries = fields[3];
+      map.flags = fields[4];
+      if (definition_size >= 28) map.numa_node = fields[6];
+      map.section = "maps";
+      map.section_offset = symbol->value;
+      legacy_map_symbols_[symbol->value] = spec_.maps.size();
+      spec_.maps.push_back(std::move(map));
+    }
+  }
+
+  // ---- relocations ------------------------------------------------------------------------
+
+  void read_relocations() {
+    for (const auto& rel_section : elf_.sections()) {
+      if (rel_section.type != SHT_REL) continue;
+      if (rel_section.info == 0 || rel_section.info >= elf_.sections().size())
+        fail(errc::invalid_object, section_subject(rel_section) + ": target section " + std::to_string(rel_section.info) + " out of range");
+      const auto& target = elf_.section(rel_section.info);
+      if (target.index == maps_section_) {
+        read_map_values_relocations(rel_section);
+        continue;
+      }
+      // Relocations of debug info and BTF sections concern DWARF/BTF consumers, not the kernel.
+      if (!(target.flags & SHF_EXECINSTR)) continue;
+      for (const auto& relocation : elf_.relocations(rel_section)) read_instruction_relocation(target, relocation);
+    }
+    for (auto& function : spec_.functions)
+      std::sort(function.relocations.begin(), function.relocations.end(),
+                [](const auto& a, const auto& b) { return a.instruction < b.instruction; });
+  }
+
+  void read_instruction_relocation(const elf_section& section, const detail::elf_relocation& relocation) {
+    std::string where = section_subject(section) + ": relocation at offset " + std::to_string(relocation.offset);
+    if (relocation.offset % 8) fail(errc::relocation_failed, where + ": not at an instruction boundary");
+    std::uint64_t insn_index = relocation.offset / 8;
+    auto function_index = function_at(section.index, insn_index);
+    if (function_index < 0) fail(errc::relocation_failed, where + ": not inside any function");
+    auto& function = spec_.functions[static_cast<std::size_t>(function_index)];
+    std::uint32_t local = static_cast<std::uint32_t>(insn_index - function.first_instruction);
+    const instruction& insn = function.instructions[local];
+    const elf_symbol& symbol = elf_.symbol(relocation.symbol);
+    where += " (instruction " + std::to_string(local) + " of '" + function.name + "', symbol '" + std::string(symbol.name) + "')";
+
+    relocation_spec result;
+    result.instruction = local;
+    result.symbol = std::string(symbol.name);
+    result.weak = symbol.binding == STB_WEAK;
+
+    bool is_ld_imm64 = insn.code == bpf_ld_imm64;
+    bool is_call = insn.code == bpf_call;
+    if (is_ld_imm64 && local + 1 >= function.instructions.size())
+      fail(errc::relocation_failed, where + ": ld_imm64 is missing its second half");
+
+    if (symbol.section_index == SHN_UNDEF) {
+      if (!is_ld_imm64 && !(is_call && (insn.src() == bpf_pseudo_call || insn.src() == bpf_pseudo_kfunc_call)))
+        fail(errc::relocation_failed, where + ": an extern can only be used by ld_imm64 or a call");
+      result.kind = relocation_kind::extern_symbol;
+    } else if (is_call) {
+      if (insn.src() != bpf_pseudo_call)
+        fail(errc::relocation_failed, where + ": a relocated call must be a BPF-to-BPF call (src_reg 1)");
+      if (relocation.type != r_bpf_64_32 && relocation.type != 0)
+        fail(errc::relocation_failed, where + ": relocation type " + std::to_string(relocation.type) + " on a call");
+      const auto& target = symbol_section(symbol, where);
+      if (!(target.flags & SHF_EXECINSTR)) fail(errc::relocation_failed, where + ": calls something that is not code");
+      if (symbol.value % 8) fail(errc::relocation_failed, where + ": call target symbol is not instruction-aligned");
+      // The callee is symbol + imm + 1 instructions (imm is -1 for a call of a function symbol,
+      // the offset - 1 for a call through the section symbol).
+      std::int64_t target_insn = static_cast<std::int64_t>(symbol.value / 8) + insn.imm + 1;
+      result.kind = relocation_kind::call;
+      set_code_target(result, target, target_insn, where);
+    } else if (is_ld_imm64) {
+      if (relocation.type != r_bpf_64_64 && relocation.type != 0)
+        fail(errc::relocation_failed, where + ": relocation type " + std::to_string(relocation.type) + " on ld_imm64");
+      const auto& target = symbol_section(symbol, where);
+      if (target.flags & SHF_EXECINSTR) {
+        // The address of a function, e.g. a bpf_loop callback: symbol + imm bytes.
+        std::int64_t byte_offset = static_cast<std::int64_t>(symbol.value) + insn.imm;
+        if (byte_offset % 8) fail(errc::relocation_failed, where + ": function address is not instruction-aligned");
+        result.kind = relocation_kind::function_address;
+        set_code_target(result, target, byte_offset / 8, where);
+      } else if (target.index == maps_section_ || target.index == legacy_maps_section_) {
+        const auto& by_offset = target.index == maps_section_ ? map_symbols_ : legacy_map_symbols_;
+        auto found = by_offset.find(symbol.value);
+        if (found == by_offset.end()) fail(errc::relocation_failed, where + ": no map is defined at offset " + std::to_string(symbol.value) + " of '" + std::string(target.name) + "'");
+        result.kind = relocation_kind::map_fd;
+        result.symbol = spec_.maps[found->second].name;
+      } else if (auto data = data_section_maps_.find(target.index); data != data_section_maps_.end()) {
+        // For a section symbol the offset is in imm; for a variable symbol it is the symbol value.
+        std::int64_t offset = static_cast<std::int64_t>(symbol.value) + insn.imm;
+        const auto& map = spec_.maps[data->second];
+        if (offset < 0 || static_cast<std::uint64_t>(offset) >= std::max<std::uint64_t>(map.value_size, 1))
+          fail(errc::relocation_failed, where + ": offset " + std::to_string(offset) + " is outside '" + map.name + "'");
+        result.kind = relocation_kind::map_value;
+        result.symbol = map.name;
+        result.target = static_cast<std::uint64_t>(offset);
+      } else {
+        fail(errc::relocation_failed, where + ": refers to section '" + std::string(target.name) + "', which is neither code, a map nor global data");
+      }
+    } else {
+      fail(errc::relocation_failed, where + ": instruction (opcode 0x" + hex(insn.code) + ") cannot be relocated");
+    }
+    function.relocations.push_back(std::move(result));
+  }
+
+  // The section a relocated symbol is defined in. The symbol's value is an offset into it and is
+  // added to the instruction's imm below: a value past the end is malformed (and could overflow).
+  const elf_section& symbol_section(const elf_symbol& symbol, const std::string& where) const {
+    const auto& section = elf_.section(symbol.section_index);
+    if (symbol.value > section.size)
+      fail(errc::relocation_failed, where + ": symbol value " + std::to_string(symbol.value) + " is outside section '" +
+                                        std::string(section.name) + "' (" + std::to_string(section.size) + " bytes)");
+    return section;
+  }
+
+  static std::string hex(unsigned value) {
+    const char* digits = "0123456789abcdef";
+    return std::string{digits[(value >> 4) & 15], digits[value & 15]};
+  }
+
+  void set_code_target(relocation_spec& result, const elf_section& target, std::int64_t target_insn, const std::string& where) {
+    if (target_insn < 0 || function_at(target.index, static_cast<std::uint64_t>(target_insn)) < 0)
+      fail(errc::relocation_failed, where + ": target instruction " + std::to_string(target_insn) + " of '" + std::string(target.name) + "' is not inside a function");
+    result.target = static_cast<std::uint64_t>(target_insn);
+    result.target_section = target.index;
+  }
+
+  // `.rel.maps`: pointers in a `values = { [1] = &inner }` initialiser of a map-in-map or prog array.
+  void read_map_values_relocations(const elf_section& rel_section) {
+    for (const auto& relocation : elf_.relocations(rel_section)) {
+      const auto& symbol = elf_.symbol(relocation.symbol);
+      std::string where = "section '.maps': relocation at offset " + std::to_string(relocation.offset);
+      map_spec* owner = nullptr;
+      std::uint64_t slot = 0;
+      for (const auto& [index, layout] : values_offsets_) {
+        std::uint64_t begin = layout.symbol_offset + layout.values_offset;
+        if (relocation.offset >= begin && relocation.offset < layout.symbol_offset + layout.symbol_size) {
+          owner = &spec_.maps[index];
+          if ((relocation.offset - begin) % 8) fail(errc::relocation_failed, where + ": not aligned to a 'values' slot of map '" + owner->name + "'");
+          slot = (relocation.offset - begin) / 8;
+        }
+      }
+      if (!owner) fail(errc::relocation_failed, where + ": not inside the 'values' of any map");
+      if (slot >= owner->max_entries)
+        fail(errc::relocation_failed, where + ": slot " + std::to_string(slot) + " is beyond max_entries of map '" + owner->name + "'");
+      bool is_program_array = owner->type == map_type::prog_array;
+      if (is_program_array ? symbol.type != STT_FUNC : symbol.section_index != maps_section_)
+        fail(errc::relocation_failed, where + ": map '" + owner->name + "' slot " + std::to_string(slot) + " must refer to " +
+                                          (is_program_array ? "a program" : "a map in '.maps'") + ", not '" + std::string(symbol.name) + "'");
+      owner->initial_slots.emplace_back(static_cast<std::uint32_t>(slot), std::string(symbol.name));
+    }
+  }
+
+  // ---- BTF.ext, programs, BTF fix-ups ------------------------------------------------------
+
+  void assign_btf_ext() {
+    for (const auto& ext : btf_ext_) {
+      for (auto& function : spec_.functions) {
+        if (function.section != ext.section) continue;
+        auto begin = function.first_instruction;
+        auto end = begin + function.instructions.size();
+        for (auto record : ext.func_info)
+          if (record.instruction >= begin && record.instruction < end) { record.instruction -= begin; function.func_info.push_back(record); }
+        for (auto record : ext.line_info)
+          if (record.instruction >= begin && record.instruction < end) { record.instruction -= begin; function.line_info.push_back(record); }
+        for (auto record : ext.core_relocations)
+          if (record.instruction >= begin && record.instruction < end) { record.instruction -= begin; function.core_relocations.push_back(record); }
+      }
+    }
+  }
+
+  void read_programs() {
+    for (std::size_t i = 0; i < spec_.functions.size(); ++i) {
+      const auto& function = spec_.functions[i];
+      if (function.section == ".text") continue;
+      auto kind = classify_section(function.section);
+      if (!kind)
+        fail(errc::unsupported_section, "section '" + function.section + "': program '" + function.name +
+                                            "': unknown section name (see the SEC() conventions: e.g. \"tracepoint/<category>/<name>\", \"xdp\", \"cgroup_skb/ingress\")");
+      if (!function.global)
+        fail(errc::invalid_object, "section '" + function.section + "': program '" + function.name + "' is static: programs must be global functions");
+      program_spec program;
+      program.name = function.name;
+      program.section = function.section;
+      program.autoload = kind->autoload;
+      program.kind = std::move(*kind);
+      program.function = i;
+      spec_.programs.push_back(std::move(program));
+    }
+  }
+
+  void fix_btf_datasecs() {
+    if (!spec_.types) return;
+    btf& types = *spec_.types;
+    for (std::uint32_t id = 1; id < types.type_count(); ++id) {
+      auto type = types.type(id);
+      if (type.kind != btf_kind::datasec) continue;
+      const auto* section = elf_.find_section(type.name);
+      if (!section) continue;  // .kconfig and .ksyms describe externs, not ELF sections
+      types.set_datasec_size(id, static_cast<std::uint32_t>(section->size));
+      auto vars = types.datasec_vars(id);
+      for (std::uint32_t i = 0; i < vars.size(); ++i) {
+        auto var = types.type(vars[i].type);
+        for (const auto& symbol : elf_.symbols()) {
+          if (symbol.section_index == section->index && symbol.name == var.name && symbol.type != STT_SECTION) {
+            types.set_datasec_var_offset(id, i, static_cast<std::uint32_t>(symbol.value));
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  struct values_layout {
+    std::uint64_t symbol_offset = 0;
+    std::uint64_t symbol_size = 0;
+    std::uint64_t values_offset = 0;
+  };
+
+  elf_reader elf_;
+  object_spec spec_;
+  std::vector<btf_ext_section> btf_ext_;
+  std::uint32_t maps_section_ = 0;
+  std::uint32_t legacy_maps_section_ = 0;
+  std::unordered_map<std::uint64_t, std::size_t> map_symbols_;         // .maps offset -> map index
+  std::unordered_map<std::uint64_t, std::size_t> legacy_map_symbols_;  // maps offset -> map index
+  std::unordered_map<std::uint32_t, std::size_t> data_section_maps_;   // section index -> map index
+  std::map<std::size_t, values_layout> values_offsets_;
+};
+
+}  // namespace
+
+object_spec object_spec::parse(std::span<const std::byte> elf_bytes, std::string_view name) {
+  // Every error names the object, including those of the btf accessors (which know only types).
+  const std::string subject = "object '" + std::string(name) + "'";
+  try {
+    return parser(elf_bytes, name).run();
+  } catch (const error& e) {
+    if (starts_with(e.what(), subject)) throw;
+    throw error(e.code(), subject + ": " + e.what());
+  }
+}
+
+const program_spec* object_spec::find_program(std::string_view name) const noexcept {
+  for (const auto& program : programs)
+    if (program.name == name) return &program;
+  return nullptr;
+}
+program_spec* object_spec::find_program(std::string_view name) noexcept {
+  for (auto& program : programs)
+    if (program.name == name) return &program;
+  return nullptr;
+}
+const map_spec* object_spec::find_map(std::string_view name) const noexcept {
+  for (const auto& map : maps)
+    if (map.name == name) return &map;
+  return nullptr;
+}
+map_spec* object_spec::find_map(std::string_view name) noexcept {
+  for (auto& map : maps)
+    if (map.name == name) return &map;
+  return nullptr;
+}
+const global_spec* object_spec::find_global(std::string_view name) const noexcept {
+  for (const auto& global : globals)
+    if (global.name == name) return &global;
+  return nullptr;
+}
+
+relocation_counts object_spec::count_relocations() const noexcept {
+  relocation_counts counts;
+  for (const auto& function : functions) {
+    for (const auto& relocation : function.relocations) {
+      switch (relocation.kind) {
+        case relocation_kind::map_fd: ++counts.map_fd; break;
+        case relocation_kind::map_value: ++counts.map_value; break;
+        case relocation_kind::call: ++counts.call; break;
+        case relocation_kind::function_address: ++counts.function_address; break;
+        case relocation_kind::extern_symbol: ++counts.extern_symbol; break;
+      }
+    }
+    counts.core += function.core_relocations.size();
+  }
+  return counts;
+}
+
+namespace {
+// The kernel accepts [A-Za-z0-9_.] in object names (kernel/bpf/syscall.c bpf_obj_name_cpy).
+std::string sanitize_kernel_name(std::string name) {
+  constexpr std::size_t max_length = 15;  // BPF_OBJ_NAME_LEN - 1
+  if (name.size() > max_length) name.resize(max_length);
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.') c = '_';
+  return name;
+}
+}  // namespace
+
+std::string object_spec::kernel_map_name(const map_spec& map) const {
+  if (!map.is_global_data()) return sanitize_kernel_name(map.name);
+  // Like libbpf (internal_map_name in src/libbpf.c), prefix the section with as much of the
+  // object name as fits, so maps of different objects can be told apart in `bpftool map`; a
+  // section with a second dot (".rodata.str1.1") keeps its own name alone.
+  std::size_t suffix = std::max<std::size_t>(7, map.name.size());
+  if (suffix >= 16) return sanitize_kernel_name(map.name);
+  std::size_t prefix = map.name.find('.', 1) != std::string::npos ? 0 : std::min(16 - suffix - 1, name.size());
+  return sanitize_kernel_name(name.substr(0, prefix) + map.name);
+}
+
+std::string kernel_program_name(std::string_view name) {
+  return sanitize_kernel_name(std::string(name));
+}
+
+}  // namespace ebpf

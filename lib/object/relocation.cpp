@@ -1,0 +1,180 @@
+#include <ebpf/error.hpp>
+#include <ebpf/relocation.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+namespace ebpf {
+namespace {
+
+constexpr std::uint8_t pseudo_map_fd = 1;     // BPF_PSEUDO_MAP_FD
+constexpr std::uint8_t pseudo_map_value = 2;  // BPF_PSEUDO_MAP_VALUE
+constexpr std::uint8_t pseudo_func = 4;       // BPF_PSEUDO_FUNC
+
+std::string subject(const object_spec& object, const program_spec& program) {
+  return "object '" + object.name + "': program '" + program.name + "'";
+}
+
+// Index into object.functions of the function of `section_index` starting exactly at `insn`.
+std::size_t function_starting_at(const object_spec& object, std::uint32_t section_index, std::uint64_t insn,
+                                 const std::string& where) {
+  for (std::size_t i = 0; i < object.functions.size(); ++i) {
+    const auto& f = object.functions[i];
+    if (f.section_index == section_index && f.first_instruction == insn) return i;
+  }
+  throw_error(errc::relocation_failed, where + ": target instruction " + std::to_string(insn) +
+                                           " is not the start of a function");
+}
+
+// The callee of instruction `i` of `function`, if it is a BPF-to-BPF call or a function address.
+std::optional<std::size_t> callee_of(const object_spec& object, const function_spec& function, std::size_t i,
+                                     const std::string& where) {
+  const auto& insn = function.instructions[i];
+  auto relocation = std::find_if(function.relocations.begin(), function.relocations.end(),
+                                 [&](const auto& r) { return r.instruction == i; });
+  if (relocation != function.relocations.end()) {
+    if (relocation->kind != relocation_kind::call && relocation->kind != relocation_kind::function_address) return std::nullopt;
+    return function_starting_at(object, relocation->target_section, relocation->target,
+                                where + ": function '" + function.name + "', instruction " + std::to_string(i));
+  }
+  if (insn.code != 0x85 || insn.src() != 1) return std::nullopt;
+  // Calls inside one section carry no ELF relocation: clang resolved the offset itself.
+  std::int64_t target = static_cast<std::int64_t>(function.first_instruction + i) + insn.imm + 1;
+  if (target < 0)
+    throw_error(errc::relocation_failed, where + ": function '" + function.name + "', instruction " + std::to_string(i) + ": call before the section start");
+  return function_starting_at(object, function.section_index, static_cast<std::uint64_t>(target),
+                              where + ": function '" + function.name + "', instruction " + std::to_string(i));
+}
+
+// The order in which functions are laid out: the entry first, then each callee appended when it
+// is first referenced, depth first in instruction order. That is the order libbpf produces
+// (bpf_object__reloc_code recurses into a subprogram right after appending it), so the
+// instructions, and hence the kernel's program tag, are the same as with libbpf.
+std::vector<std::size_t> layout_of(const object_spec& object, const program_spec& program) {
+  const std::string where = subject(object, program);
+  std::vector<std::size_t> order{program.function};
+  std::vector<bool> placed(object.functions.size(), false);
+  placed[program.function] = true;
+  struct frame {
+    std::size_t function;
+    std::size_t next_instruction;
+  };
+  std::vector<frame> stack{{program.function, 0}};
+  while (!stack.empty()) {
+    frame& top = stack.back();
+    const auto& function = object.functions[top.function];
+    if (top.next_instruction >= function.instructions.size()) {
+      stack.pop_back();
+      continue;
+    }
+    std::size_t i = top.next_instruction++;
+    if (auto callee = callee_of(object, function, i, where); callee && !placed[*callee]) {
+      placed[*callee] = true;
+      order.push_back(*callee);
+      stack.push_back({*callee, 0});  // invalidates `top`
+    }
+  }
+  return order;
+}
+
+}  // namespace
+
+std::set<std::string> maps_used_by(const object_spec& object, const program_spec& program) {
+  std::set<std::string> used;
+  for (std::size_t index : layout_of(object, program))
+    for (const auto& relocation : object.functions[index].relocations)
+      if (relocation.kind == relocation_kind::map_fd || relocation.kind == relocation_kind::map_value) used.insert(relocation.symbol);
+  // Maps referenced only through another map's `values` (map-in-map, prog arrays) are needed too.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& map : object.maps)
+      if (used.count(map.name))
+        for (const auto& [slot, name] : map.initial_slots)
+          if (object.find_map(name) && used.insert(name).second) grew = true;
+  }
+  return used;
+}
+
+linked_program link_program(const object_spec& object, const program_spec& program,
+                            const std::function<int(const std::string& map)>& map_fd) {
+  const std::string where = subject(object, program);
+  if (program.function >= object.functions.size())
+    throw_error(errc::invalid_argument, where + ": function index out of range");
+  std::vector<std::size_t> order = layout_of(object, program);
+
+  linked_program linked;
+  std::map<std::size_t, std::size_t> start_of;  // function index -> first instruction in linked
+  for (std::size_t index : order) {
+    start_of[index] = linked.instructions.size();
+    linked.layout.emplace_back(object.functions[index].name, linked.instructions.size());
+    const auto& function = object.functions[index];
+    linked.instructions.insert(linked.instructions.end(), function.instructions.begin(), function.instructions.end());
+  }
+
+  for (std::size_t index : order) {
+    const auto& function = object.functions[index];
+    const std::size_t base = start_of[index];
+    const std::string function_where = where + ": function '" + function.name + "'";
+    if (!function.core_relocations.empty())
+      throw_error(errc::unsupported, function_where + ": has " + std::to_string(function.core_relocations.size()) +
+                                         " CO-RE relocations, which this version cannot apply yet");
+    for (const auto& record : function.func_info) linked.func_info.push_back({static_cast<std::uint32_t>(record.instruction + base), record.type_id});
+    for (auto record : function.line_info) {
+      record.instruction += static_cast<std::uint32_t>(base);
+      linked.line_info.push_back(record);
+    }
+
+    // Same-section calls without relocation: re-aim them at the callee's new position.
+    for (std::size_t i = 0; i < function.instructions.size(); ++i) {
+      const auto& original = function.instructions[i];
+      if (original.code != 0x85 || original.src() != 1) continue;
+      if (std::any_of(function.relocations.begin(), function.relocations.end(), [&](const auto& r) { return r.instruction == i; })) continue;
+      std::size_t callee = *callee_of(object, function, i, where);
+      linked.instructions[base + i].imm = static_cast<std::int32_t>(static_cast<std::int64_t>(start_of[callee]) - static_cast<std::int64_t>(base + i + 1));
+    }
+
+    for (const auto& relocation : function.relocations) {
+      const std::size_t at = base + relocation.instruction;
+      auto& insn = linked.instructions[at];
+      const std::string reloc_where = function_where + ": instruction " + std::to_string(relocation.instruction) + " ('" + relocation.symbol + "')";
+      switch (relocation.kind) {
+        case relocation_kind::map_fd:
+        case relocation_kind::map_value: {
+          if (!object.find_map(relocation.symbol))
+            throw_error(errc::relocation_failed, reloc_where + ": refers to map '" + relocation.symbol + "', which the object does not define");
+          int fd = map_fd(relocation.symbol);
+          insn.set_src(relocation.kind == relocation_kind::map_fd ? pseudo_map_fd : pseudo_map_value);
+          insn.imm = fd;
+          linked.instructions[at + 1].imm = relocation.kind == relocation_kind::map_fd ? 0 : static_cast<std::int32_t>(relocation.target);
+          break;
+        }
+        case relocation_kind::call:
+        case relocation_kind::function_address: {
+          std::size_t callee = function_starting_at(object, relocation.target_section, relocation.target, reloc_where);
+          insn.imm = static_cast<std::int32_t>(static_cast<std::int64_t>(start_of[callee]) - static_cast<std::int64_t>(at + 1));
+          if (relocation.kind == relocation_kind::function_address) {
+            insn.set_src(pseudo_func);
+            linked.instructions[at + 1].imm = 0;
+          }
+          break;
+        }
+        case relocation_kind::extern_symbol:
+          if (relocation.weak && insn.code == 0x18) {
+            // An absent weak extern reads as 0 (libbpf's behaviour for unresolved weak externs).
+            insn.imm = 0;
+            linked.instructions[at + 1].imm = 0;
+            break;
+          }
+          throw_error(errc::unknown_symbol, reloc_where + ": extern '" + relocation.symbol +
+                                                "' cannot be resolved: .kconfig and __ksym externs are not supported by this version");
+      }
+    }
+  }
+  auto by_instruction = [](const auto& a, const auto& b) { return a.instruction < b.instruction; };
+  std::stable_sort(linked.func_info.begin(), linked.func_info.end(), by_instruction);
+  std::stable_sort(linked.line_info.begin(), linked.line_info.end(), by_instruction);
+  return linked;
+}
+
+}  // namespace ebpf

@@ -1,0 +1,151 @@
+// ebpf::program: loading, inspecting, pinning and test-running a program (the attach functions
+// live in link.cpp, next to the attachment kinds they create).
+
+#include <ebpf/error.hpp>
+#include <ebpf/program.hpp>
+
+#include <algorithm>
+
+#include "sys/bpf.hpp"
+
+namespace ebpf {
+namespace {
+
+std::string default_subject(std::string_view name) { return "program '" + std::string(name) + "'"; }
+
+}  // namespace
+
+std::string program_info::tag_string() const {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(tag.size() * 2);
+  for (std::uint8_t byte : tag) {
+    hex += digits[byte >> 4];
+    hex += digits[byte & 0x0f];
+  }
+  return hex;
+}
+
+program::program(unique_fd fd, std::string name, program_type type,
+                 std::optional<attach_type> expected_attach_type) noexcept
+    : fd_(std::move(fd)),
+      subject_(default_subject(name)),
+      name_(std::move(name)),
+      type_(type),
+      expected_attach_type_(expected_attach_type) {}
+
+program program::load(const program_load_spec& spec, std::string* verifier_log) {
+  std::string subject = spec.subject.empty() ? default_subject(spec.name) : spec.subject;
+  if (spec.instructions.empty()) {
+    throw_error(errc::invalid_argument, subject + ": load: the program has no instructions");
+  }
+  sys::prog_load_options options;
+  options.type = spec.type;
+  options.instructions = spec.instructions;
+  options.license = spec.license;
+  options.kern_version = spec.kernel_version;
+  options.flags = spec.flags;
+  options.expected_attach_type = spec.expected_attach_type;
+  options.name = spec.name;
+  options.ifindex = spec.ifindex;
+  options.prog_btf_fd = spec.btf_fd;
+  if (spec.btf_fd >= 0) {
+    options.func_info = spec.func_info;
+    options.func_info_rec_size = spec.func_info_record_size;
+    options.line_info = spec.line_info;
+    options.line_info_rec_size = spec.line_info_record_size;
+  }
+  options.attach_btf_id = spec.attach_btf_id;
+  options.attach_btf_obj_fd = spec.attach_btf_obj_fd;
+  options.attach_prog_fd = spec.attach_prog_fd;
+  options.fd_array = spec.fd_array;
+  options.token_fd = spec.token_fd;
+
+  sys::log_options log;
+  log.level = spec.log_level;
+  unique_fd fd = sys::prog_load(options, subject, log, verifier_log);
+  program loaded(std::move(fd), spec.name, spec.type, spec.expected_attach_type);
+  loaded.subject_ = std::move(subject);
+  return loaded;
+}
+
+program program::from_fd(unique_fd fd) {
+  sys::fd_kind kind = sys::bpf_fd_kind(fd.get());
+  if (kind != sys::fd_kind::program && kind != sys::fd_kind::unknown) {
+    throw_error(errc::invalid_argument,
+                "program: fd " + std::to_string(fd.get()) + " is not a BPF program");
+  }
+  sys::prog_info info = sys::prog_get_info(fd.get(), "program fd " + std::to_string(fd.get()));
+  return program(std::move(fd), std::move(info.name), info.type);
+}
+
+program program::from_pin(const std::string& path) {
+  return from_fd(sys::obj_get(path, 0, "program"));
+}
+
+program program::from_id(std::uint32_t id) {
+  return from_fd(sys::prog_get_fd_by_id(id, "program"));
+}
+
+program program::dup() const {
+  if (!fd_) throw_error(errc::invalid_argument, subject_ + ": dup: empty program handle");
+  program copy(fd_.dup(), name_, type_, expected_attach_type_);
+  copy.subject_ = subject_;
+  return copy;
+}
+
+program_info program::info() const {
+  sys::prog_info raw = sys::prog_get_info(fd_.get(), subject_);
+  program_info info;
+  info.id = raw.id;
+  info.type = raw.type;
+  info.name = std::move(raw.name);
+  info.tag = raw.tag;
+  info.xlated_length = raw.xlated_prog_len;
+  info.jited_length = raw.jited_prog_len;
+  info.map_ids = std::move(raw.map_ids);
+  info.btf_id = raw.btf_id;
+  info.run_count = raw.run_cnt;
+  info.run_time = std::chrono::nanoseconds(raw.run_time_ns);
+  info.verified_instructions = raw.verified_insns;
+  info.load_time = std::chrono::nanoseconds(raw.load_time);
+  info.created_by_uid = raw.created_by_uid;
+  info.gpl_compatible = raw.gpl_compatible;
+  return info;
+}
+
+std::uint32_t program::id() const { return info().id; }
+
+void program::pin(const std::string& path) const { sys::obj_pin(fd_.get(), path, subject_); }
+
+test_run_result program::test_run(const test_run_options& options) const {
+  std::size_t data_capacity = options.data_out_size.value_or(
+      options.data.empty() ? std::size_t{0} : options.data.size() + 4096);
+  std::size_t ctx_capacity = options.ctx_out_size.value_or(options.ctx.size());
+
+  test_run_result result;
+  result.data_out.resize(data_capacity);
+  result.ctx_out.resize(ctx_capacity);
+
+  sys::test_run_options run;
+  run.data_in = options.data;
+  run.data_out = result.data_out;
+  run.ctx_in = options.ctx;
+  run.ctx_out = result.ctx_out;
+  run.repeat = options.repeat;
+  run.flags = options.flags;
+  run.cpu = options.cpu;
+  run.batch_size = options.batch_size;
+  sys::test_run_result raw = sys::prog_test_run(fd_.get(), run, subject_);
+
+  result.retval = raw.retval;
+  result.duration = std::chrono::nanoseconds(raw.duration_ns);
+  result.data_size_out = raw.data_size_out;
+  result.data_out.resize(std::min<std::size_t>(data_capacity, raw.data_size_out));
+  result.ctx_out.resize(std::min<std::size_t>(ctx_capacity, raw.ctx_size_out));
+  return result;
+}
+
+unique_fd enable_program_stats() { return sys::enable_stats(sys::stats_run_time); }
+
+}  // namespace ebpf
