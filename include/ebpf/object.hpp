@@ -81,7 +81,7 @@ class object {
   template <typename T>
   void set_global(std::string_view name, const T& value) {
     static_assert(std::is_trivially_copyable_v<T>);
-    set_global(name, std::as_bytes(std::span<const T, 1>(&value, 1)));
+    set_global(name, std::span<const std::byte>(reinterpret_cast<const std::byte*>(&value), sizeof(T)));
   }
   /// Whether load() loads this program. Throws: errc::not_found.
   void set_autoload(std::string_view program, bool autoload);

@@ -1,0 +1,14 @@
+// ebpfpp: the whole core API in one include.
+#pragma once
+
+#include <ebpf/btf.hpp>
+#include <ebpf/error.hpp>
+#include <ebpf/link.hpp>
+#include <ebpf/map.hpp>
+#include <ebpf/object.hpp>
+#include <ebpf/object_spec.hpp>
+#include <ebpf/program.hpp>
+#include <ebpf/relocation.hpp>
+#include <ebpf/section.hpp>
+#include <ebpf/types.hpp>
+#include <ebpf/unique_fd.hpp>
