@@ -119,6 +119,21 @@ std::uint32_t program::id() const { return info().id; }
 void program::pin(const std::string& path) const { sys::obj_pin(fd_.get(), path, subject_); }
 
 test_run_result program::test_run(const test_run_options& options) const {
+  if (type_ == program_type::syscall) {
+    // BPF_PROG_TYPE_SYSCALL runs once, takes no packet and no ctx_out: the kernel writes the
+    // context back into the ctx_in buffer (net/bpf/test_run.c bpf_prog_test_run_syscall), so we
+    // hand it a copy and return that as ctx_out.
+    if (!options.data.empty() || options.repeat > 1 || options.flags)
+      throw_error(errc::invalid_argument, subject_ + ": test run: syscall programs take only a context (no data, repeat or flags)");
+    test_run_result result;
+    result.ctx_out.assign(options.ctx.begin(), options.ctx.end());
+    sys::test_run_options run;
+    run.ctx_in = result.ctx_out;
+    sys::test_run_result raw = sys::prog_test_run(fd_.get(), run, subject_);
+    result.retval = raw.retval;
+    result.ctx_out.resize(std::min(result.ctx_out.size(), options.ctx_out_size.value_or(result.ctx_out.size())));
+    return result;
+  }
   std::size_t data_capacity = options.data_out_size.value_or(
       options.data.empty() ? std::size_t{0} : options.data.size() + 4096);
   std::size_t ctx_capacity = options.ctx_out_size.value_or(options.ctx.size());

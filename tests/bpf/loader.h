@@ -2,9 +2,7 @@
 #pragma once
 
 #ifndef __bpf__
-#include <stdint.h>
-typedef uint32_t __u32;
-typedef uint64_t __u64;
+#include <linux/types.h>
 #endif
 
 enum {

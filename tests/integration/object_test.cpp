@@ -4,7 +4,7 @@
 #include <ebpf/object.hpp>
 
 #include "fixture.hpp"
-#include "loader.h"
+#include "../bpf/loader.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,7 +22,7 @@ class ObjectTest : public ebpf_test::kernel_test {};
 
 std::uint64_t result(ebpf::object& object, std::uint32_t index) {
   auto results = object.map<ebpf::array_map<std::uint64_t>>("results");
-  return results.lookup(index).value();
+  return results.lookup(index);
 }
 
 loader_args run_all(ebpf::object& object, std::uint64_t input, std::uint32_t loops) {
@@ -69,9 +69,9 @@ TEST_F(ObjectTest, RunsSubprogramsCallbacksAndGlobals) {
   auto per_cpu = object.map<ebpf::per_cpu_array<std::uint64_t>>("per_cpu");
   EXPECT_EQ(per_cpu.sum(0), 2u);
   auto inner_b = object.map<ebpf::array_map<std::uint64_t>>("inner_b");
-  EXPECT_EQ(inner_b.lookup(0).value(), 77u) << "outer's slot 2 was initialised with inner_b";
+  EXPECT_EQ(inner_b.lookup(0), 77u) << "outer's slot 2 was initialised with inner_b";
   auto inner_a = object.map<ebpf::array_map<std::uint64_t>>("inner_a");
-  EXPECT_EQ(inner_a.lookup(0).value(), 0u);
+  EXPECT_EQ(inner_a.lookup(0), 0u);
 }
 
 TEST_F(ObjectTest, RodataIsFrozenAfterLoad) {
@@ -181,8 +181,10 @@ TEST_F(ObjectTest, LegacyMapsWork) {
   ebpf::test_run_options options;
   options.data = packet;
   object.program("legacy_filter").test_run(options);
-  EXPECT_EQ(object.map<ebpf::hash_map<std::uint32_t, std::uint64_t>>("legacy_hash").lookup(1).value_or(0), 5u);
-  EXPECT_EQ(object.map<ebpf::array_map<std::uint32_t>>("legacy_array").lookup(1).value_or(0), 6u);
+  auto legacy_hash = object.map<ebpf::hash_map<std::uint32_t, std::uint64_t>>("legacy_hash");
+  EXPECT_EQ(legacy_hash.lookup(1).value_or(0), 5u);
+  auto legacy_array = object.map<ebpf::array_map<std::uint32_t>>("legacy_array");
+  EXPECT_EQ(legacy_array.lookup(1), 6u);
 }
 
 TEST_F(ObjectTest, ObjectBuiltWithLibbpfHeadersLoads) {
