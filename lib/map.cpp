@@ -15,6 +15,29 @@
 #include "sys/map_extra.hpp"
 
 namespace ebpf {
+
+// The public flag values are the UAPI numbers lib/sys sends (and static_asserts against
+// <linux/bpf.h>).
+static_assert(map_flag::no_prealloc == sys::map_no_prealloc);
+static_assert(map_flag::no_common_lru == sys::map_no_common_lru);
+static_assert(map_flag::numa_node == sys::map_numa_node);
+static_assert(map_flag::rdonly == sys::map_rdonly);
+static_assert(map_flag::wronly == sys::map_wronly);
+static_assert(map_flag::stack_build_id == sys::map_stack_build_id);
+static_assert(map_flag::zero_seed == sys::map_zero_seed);
+static_assert(map_flag::rdonly_prog == sys::map_rdonly_prog);
+static_assert(map_flag::wronly_prog == sys::map_wronly_prog);
+static_assert(map_flag::clone == sys::map_clone);
+static_assert(map_flag::mmapable == sys::map_mmapable);
+static_assert(map_flag::preserve_elems == sys::map_preserve_elems);
+static_assert(map_flag::inner_map == sys::map_inner_map);
+static_assert(map_flag::segv_on_fault == sys::map_segv_on_fault);
+static_assert(map_flag::no_user_conv == sys::map_no_user_conv);
+static_assert(static_cast<std::uint64_t>(update_flags::any) == sys::update_any);
+static_assert(static_cast<std::uint64_t>(update_flags::no_exist) == sys::update_noexist);
+static_assert(static_cast<std::uint64_t>(update_flags::exist) == sys::update_exist);
+static_assert(static_cast<std::uint64_t>(update_flags::lock) == sys::update_lock);
+
 namespace {
 
 // ENOTSUPP is kernel-internal (include/linux/errno.h) but leaks to user space: kernel/bpf/

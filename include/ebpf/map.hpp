@@ -130,7 +130,7 @@ struct map_info {
   std::uint32_t key_size = 0;
   std::uint32_t value_size = 0;
   std::uint32_t max_entries = 0;
-  std::uint32_t flags = 0;
+  std::uint32_t flags = 0;  ///< map_flag::* bits; the kernel keeps rdonly/wronly on the fd only
   std::string name;  ///< as created by us; the kernel's (at most 15 characters) otherwise
   std::uint32_t ifindex = 0;
   std::uint32_t btf_id = 0;
@@ -283,6 +283,9 @@ class mapped_region {
 /// Byte-level operations take the key and value as byte spans whose sizes must be exactly
 /// key_size() and value_buffer_size() (which is value_size() except for per-CPU maps). Maps
 /// without keys (queue, stack, bloom_filter) take an empty key span.
+///
+/// Element operations do not modify the map object (the kernel serializes them), so one map can
+/// be used from several threads at once.
 class map {
  public:
   map() = default;
