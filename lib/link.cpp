@@ -91,18 +91,22 @@ class kernel_link final : public detail::attachment {
     holder_.reset();
   }
 
-  void detach() override {
+  bool detach() override {
+    bool forced = true;
     try {
       sys::link_detach(fd_.get(), subject_);
     } catch (const error& e) {
-      // Kernels before 5.9 and link types without a detach operation (raw_tp, tracing) refuse;
-      // closing our fd is then the only way, and it works unless the link is pinned or shared.
+      // Kernels before 5.9, and link types without a detach operation (raw_tp, tracing,
+      // perf_event, iter: kernel/bpf/syscall.c link_detach gives EOPNOTSUPP), refuse. Closing
+      // our fd is then the only way; it works unless the link is pinned or shared.
       if (!has_errno(e, EINVAL) && !has_errno(e, EOPNOTSUPP)) {
         close();
         throw;
       }
+      forced = false;
     }
     close();
+    return forced;
   }
 
   unique_fd release() noexcept override {
@@ -134,7 +138,10 @@ class perf_event_ioctl final : public detail::attachment {
     perf_fd_.reset();
     prog_fd_.reset();
   }
-  void detach() override { close(); }
+  bool detach() override {
+    close();
+    return true;
+  }
   unique_fd release() noexcept override {
     prog_fd_.reset();
     return std::move(perf_fd_);
@@ -162,12 +169,13 @@ class prog_attach final : public detail::attachment {
       // Destructors never throw; the target may already be gone (a removed cgroup).
     }
   }
-  void detach() override {
-    if (!target_) return;
+  bool detach() override {
+    if (!target_) return true;
     unique_fd target = std::move(target_);
     unique_fd prog = std::move(prog_);
     // With BPF_F_ALLOW_MULTI the kernel needs the program to know which one to remove.
     sys::prog_detach(target.get(), prog.get(), type_, subject_);
+    return true;
   }
   unique_fd release() noexcept override {
     target_.reset();
@@ -200,13 +208,14 @@ class socket_filter final : public detail::attachment {
     socket_.reset();
     prog_.reset();
   }
-  void detach() override {
-    if (!socket_) return;
+  bool detach() override {
+    if (!socket_) return true;
     bool ok = sys::socket_detach_bpf(socket_.get());
     int saved = errno;
     socket_.reset();
     prog_.reset();
     if (!ok) throw_errno(saved, subject_ + ": detach from socket");
+    return true;
   }
   unique_fd release() noexcept override {
     socket_.reset();
@@ -316,7 +325,7 @@ void require(const std::unique_ptr<detail::attachment>& attachment, std::string_
 
 link link::from_pin(const std::string& path) {
   std::string subject = "link pinned at '" + path + "'";
-  link pinned(adopt_kernel_link(sys::obj_get(path, 0, subject), subject));
+  link pinned(adopt_kernel_link(sys::obj_get(path, 0, "link"), subject));
   pinned.pin_path_ = path;
   return pinned;
 }
@@ -370,7 +379,12 @@ link_info link::info() const {
 void link::detach() {
   require(attachment_, "detach");
   std::unique_ptr<detail::attachment> attachment = std::move(attachment_);
-  attachment->detach();
+  if (!attachment->detach() && !pin_path_.empty()) {
+    throw_error(errc::unsupported,
+                attachment->subject() + ": detach: the kernel cannot force-detach a " +
+                    std::string(attachment->kind()) + "; the pin at '" + pin_path_ +
+                    "' keeps it attached until unpin()");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

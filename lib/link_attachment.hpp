@@ -40,8 +40,10 @@ class attachment {
   /// What the destructor of ebpf::link does: undo the attach (kernel links: close the fd, so a
   /// pinned link stays). Never throws.
   virtual void close() noexcept = 0;
-  /// Detach now, whatever holds it (explicit link::detach()). Throws: ebpf::error.
-  virtual void detach() = 0;
+  /// Detach now, whatever holds it (explicit link::detach()). Returns false when the kernel
+  /// cannot force it (link types without BPF_LINK_DETACH, kernels before 5.9): then only our
+  /// reference was dropped. Throws: ebpf::error.
+  virtual bool detach() = 0;
   /// Give up the attachment without undoing it; returns the fd that holds it, if any.
   virtual unique_fd release() noexcept = 0;
 

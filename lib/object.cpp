@@ -1,4 +1,5 @@
 // ebpf::object: the live glue from object_spec (pure) to kernel maps and programs (lib/sys).
+#include <ebpf/kernel_btf.hpp>
 #include <ebpf/object.hpp>
 #include <ebpf/relocation.hpp>
 
@@ -115,6 +116,33 @@ bool needs_btf(map_type type) {
          type == map_type::cgrp_storage || type == map_type::struct_ops;
 }
 
+// The BTF id in the running kernel of what a tp_btf / fentry / fexit / fmod_ret / lsm / iter
+// program attaches to, which BPF_PROG_LOAD wants as attach_btf_id. The naming conventions are
+// the kernel's: tp_btf targets are the typedefs btf_trace_<tracepoint>
+// (include/trace/bpf_probe.h), LSM hooks the functions bpf_lsm_<hook> (kernel/bpf/bpf_lsm.c),
+// iterators the functions bpf_iter_<name> (kernel/bpf/bpf_iter.c).
+std::uint32_t attach_btf_id_for(const program_spec& program, const std::string& subject) {
+  const auto& kind = program.kind;
+  if (kind.attach_target.empty())
+    throw_error(errc::invalid_argument, subject + ": section '" + program.section + "' names no attach target (e.g. \"" +
+                                            std::string(kind.convention) + "/<target>\")");
+  std::string name = kind.attach_target;
+  btf_kind wanted = btf_kind::function;
+  switch (kind.expected_attach_type.value_or(attach_type::trace_fentry)) {
+    case attach_type::trace_raw_tp: name = "btf_trace_" + name; wanted = btf_kind::typedef_; break;
+    case attach_type::lsm_mac:
+    case attach_type::lsm_cgroup: name = "bpf_lsm_" + name; break;
+    case attach_type::trace_iter: name = "bpf_iter_" + name; break;
+    default: break;
+  }
+  const btf& kernel = kernel_btf();
+  auto id = kernel.find(name, wanted);
+  if (!id)
+    throw_error(errc::not_found, subject + ": attach target '" + kind.attach_target + "' is not in the kernel's BTF (looked for " +
+                                     std::string(to_string(wanted)) + " '" + name + "')");
+  return *id;
+}
+
 }  // namespace
 
 void object::load(const load_options& options) {
@@ -225,12 +253,17 @@ void object::load(const load_options& options) {
       load.name = program->name;
       load.type = program->kind.type;
       load.expected_attach_type = program->kind.expected_attach_type;
-      load.flags = program->kind.program_flags | (program->kind.sleepable ? sys::prog_sleepable : 0);
+      load.flags = program->kind.program_flags;  // includes BPF_F_SLEEPABLE for ".s" sections
       load.instructions = linked.instructions;
       load.license = spec_.license;
       load.kernel_version = spec_.kernel_version;
       load.subject = program_subject;
       load.log_level = options.log_level;
+      if (program->kind.needs_btf_attach_target) {
+        if (program->kind.type == program_type::ext)
+          throw_error(errc::unsupported, program_subject + ": freplace programs need the target program (attach_prog_fd), which object::load does not take yet");
+        load.attach_btf_id = attach_btf_id_for(*program, program_subject);
+      }
       if (state->btf_fd) {
         load.btf_fd = state->btf_fd.get();
         load.func_info = std::as_bytes(std::span(linked.func_info));

@@ -78,8 +78,8 @@ class link {
 
   /// Opens a bpf_link pinned at `path` (BPF_OBJ_GET), 5.7. The returned link does not unpin it;
   /// destroying it only closes the fd.
-  /// Throws: ebpf::error "link pinned at '<path>': ..."; errc::invalid_argument when the pinned
-  /// object is not a link.
+  /// Throws: ebpf::error "link: open pinned '<path>': ..." (ENOENT when nothing is pinned
+  /// there); errc::invalid_argument when the pinned object is not a link.
   static link from_pin(const std::string& path);
   /// Adopts an fd of a kernel bpf_link. Throws: errc::invalid_argument if it is not a link.
   static link from_fd(unique_fd fd);
@@ -97,7 +97,8 @@ class link {
   /// Throws: errc::unsupported for attachments that are not kernel links; ebpf::error (errno).
   void pin(const std::string& path);
   /// Removes the pin made by pin() (or the path given to from_pin()); destroying the link then
-  /// detaches as usual. Throws: ebpf::error "link: unpin '<path>': ..."; errc::invalid_argument
+  /// detaches as usual. When the pin held the last reference, the kernel frees the link from a
+  /// workqueue: the detach happens shortly after unpin() returns, not during it. Throws: ebpf::error "link: unpin '<path>': ..."; errc::invalid_argument
   /// when the link is not pinned.
   void unpin();
   /// The path it is pinned at, or empty.
@@ -118,9 +119,13 @@ class link {
   /// The kernel's description of the link (5.8). Throws: ebpf::error (errno).
   link_info info() const;
 
-  /// Detaches now: BPF_LINK_DETACH (5.9) for kernel links (even when pinned or shared), the
-  /// matching detach call otherwise. The link is empty afterwards.
-  /// Throws: ebpf::error (errno), the link is empty even then.
+  /// Detaches now: BPF_LINK_DETACH (5.9) for kernel links (even when pinned or shared; cgroup,
+  /// xdp, netns, tcx, netkit, netfilter, struct_ops, sockmap links), the matching detach call
+  /// otherwise. Link types the kernel cannot force (raw_tracepoint, tracing, perf_event, iter)
+  /// are detached by closing our fd, which suffices unless they are pinned or shared. The link
+  /// is empty afterwards, even when this throws.
+  /// Throws: ebpf::error (errno); errc::unsupported when the link is pinned and the kernel
+  /// cannot force it (call unpin()).
   void detach();
 
  private:

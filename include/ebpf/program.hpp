@@ -32,12 +32,12 @@ namespace ebpf {
 struct program_load_spec {
   /// The program's name: shown by bpftool and in every error message (truncated to 15 bytes in
   /// the kernel).
-  std::string name;
+  std::string name{};
   program_type type = program_type::unspec;
   /// expected_attach_type; required by some types (cgroup_sock_addr, tracing, ...).
-  std::optional<attach_type> expected_attach_type;
+  std::optional<attach_type> expected_attach_type{};
   /// The instructions; must stay valid during load() only.
-  std::span<const instruction> instructions;
+  std::span<const instruction> instructions{};
   std::string license = "GPL";
   /// kern_version: only kprobe programs on kernels before 5.0 check it.
   std::uint32_t kernel_version = 0;
@@ -45,9 +45,9 @@ struct program_load_spec {
   std::uint32_t flags = 0;
   /// BTF of the program (an fd from BPF_BTF_LOAD) with its bpf_func_info / bpf_line_info records.
   int btf_fd = -1;
-  std::span<const std::byte> func_info;
+  std::span<const std::byte> func_info{};
   std::uint32_t func_info_record_size = 0;
-  std::span<const std::byte> line_info;
+  std::span<const std::byte> line_info{};
   std::uint32_t line_info_record_size = 0;
   /// Attach target for tracing / lsm / struct_ops / freplace: a BTF type id, in vmlinux, in the
   /// BTF object attach_btf_obj_fd (5.11), or in the program attach_prog_fd.
@@ -55,7 +55,7 @@ struct program_load_spec {
   int attach_btf_obj_fd = -1;
   int attach_prog_fd = -1;
   /// fds referred to by index from the instructions (BPF_PSEUDO_MAP_IDX, kfunc BTF fds), 5.14.
-  std::span<const int> fd_array;
+  std::span<const int> fd_array{};
   /// Device for offloaded / dev-bound XDP programs.
   std::uint32_t ifindex = 0;
   /// A BPF token (6.9) granting the rights to load this program.
@@ -64,7 +64,7 @@ struct program_load_spec {
   /// (load() then returns the log through its second argument).
   std::uint32_t log_level = 0;
   /// How errors name the program; empty means "program '<name>'".
-  std::string subject;
+  std::string subject{};
 };
 
 /// What the kernel reports about a loaded program (BPF_OBJ_GET_INFO_BY_FD).
@@ -94,14 +94,14 @@ struct program_info {
 /// Options for program::test_run (BPF_PROG_TEST_RUN).
 struct test_run_options {
   /// The input packet (networking programs). Empty for raw_tracepoint / syscall programs.
-  std::span<const std::byte> data;
+  std::span<const std::byte> data{};
   /// Capacity for the output packet; absent: data.size() + 4096 (room for a program that grows
   /// the packet). 0 disables data output.
-  std::optional<std::size_t> data_out_size;
+  std::optional<std::size_t> data_out_size{};
   /// The context (e.g. struct __sk_buff, struct xdp_md, the u64 args of a raw tracepoint), 5.2.
-  std::span<const std::byte> ctx;
+  std::span<const std::byte> ctx{};
   /// Capacity for the output context; absent: ctx.size().
-  std::optional<std::size_t> ctx_out_size;
+  std::optional<std::size_t> ctx_out_size{};
   /// Run the program this many times (duration is the average). The kernel treats 0 as 1.
   std::uint32_t repeat = 1;
   /// BPF_F_TEST_RUN_ON_CPU = 1 (with cpu, 5.10), BPF_F_TEST_XDP_LIVE_FRAMES = 2 (5.18).
@@ -157,8 +157,8 @@ class program {
   /// Throws: errc::invalid_argument if the fd is not a BPF program; ebpf::error (errno).
   static program from_fd(unique_fd fd);
   /// Opens the program pinned at `path` in a bpffs (BPF_OBJ_GET).
-  /// Throws: ebpf::error "program pinned at '<path>': ..." (ENOENT when nothing is pinned there),
-  /// errc::invalid_argument when the pinned object is not a program.
+  /// Throws: ebpf::error "program: open pinned '<path>': ..." (ENOENT when nothing is pinned
+  /// there), errc::invalid_argument when the pinned object is not a program.
   static program from_pin(const std::string& path);
   /// Opens a loaded program by id (BPF_PROG_GET_FD_BY_ID). Throws: ebpf::error (ENOENT if gone).
   static program from_id(std::uint32_t id);

@@ -6,6 +6,7 @@
 #include <libelf.h>
 
 #include <cstring>
+#include <memory>
 
 namespace ebpf::detail {
 namespace {
@@ -70,7 +71,9 @@ elf_reader::elf_reader(std::span<const std::byte> bytes, std::string_view object
   elf_version(EV_CURRENT);
   Elf* elf = elf_memory(reinterpret_cast<char*>(image_.data()), image_.size());
   if (!elf) fail(subject_, "libelf: " + libelf_message());
-  elf_ = elf;
+  // A constructor that throws never runs the destructor: until the end of the constructor the
+  // guard owns the Elf (every malformed input used to leak libelf's descriptor).
+  std::unique_ptr<Elf, int (*)(Elf*)> elf_guard(elf, elf_end);
 
   std::size_t section_count = 0;
   if (elf_getshdrnum(elf, &section_count) != 0) fail(subject_, "cannot read the section count: " + libelf_message());
@@ -88,9 +91,12 @@ elf_reader::elf_reader(std::span<const std::byte> bytes, std::string_view object
   sections_.resize(section_count);
   for (std::size_t i = 0; i < section_count; ++i) {
     Elf_Scn* scn = elf_getscn(elf, i);
-    Elf64_Shdr* shdr = scn ? elf64_getshdr(scn) : nullptr;
-    if (!shdr) fail(subject_, "section " + std::to_string(i) + ": cannot read its header: " + libelf_message());
-    raws[i].header = *shdr;
+    if (!scn || !elf64_getshdr(scn)) fail(subject_, "section " + std::to_string(i) + ": cannot read its header: " + libelf_message());
+    // Copy the header from the image (checked above to hold section_count headers at e_shoff):
+    // for an in-memory image libelf returns a pointer straight into the file, and e_shoff need
+    // not be aligned, so dereferencing that Elf64_Shdr* would be a misaligned load.
+    std::memcpy(&raws[i].header, image_.data() + header.e_shoff + i * sizeof(Elf64_Shdr), sizeof(Elf64_Shdr));
+    const Elf64_Shdr* shdr = &raws[i].header;
     auto& section = sections_[i];
     section.index = static_cast<std::uint32_t>(i);
     section.type = shdr->sh_type;
@@ -144,6 +150,7 @@ elf_reader::elf_reader(std::span<const std::byte> bytes, std::string_view object
     }
     break;
   }
+  elf_ = elf_guard.release();
 }
 
 elf_reader::~elf_reader() {

@@ -18,6 +18,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iterator>
+#include <map>
+#include <string_view>
 #include <unordered_map>
 
 namespace ebpf {
@@ -47,6 +50,7 @@ class parser {
  public:
   parser(std::span<const std::byte> bytes, std::string_view name) : elf_(bytes, name) {
     spec_.name = object_base_name(name);
+    for (const auto& symbol : elf_.symbols()) symbols_by_section_[symbol.section_index].push_back(&symbol);
   }
 
   object_spec run() {
@@ -106,9 +110,13 @@ class parser {
       if (section.type != SHT_PROGBITS || !(section.flags & SHF_EXECINSTR) || section.size == 0) continue;
       if (section.size % sizeof(instruction) != 0)
         fail(errc::invalid_object, section_subject(section) + ": size " + std::to_string(section.size) + " is not a multiple of 8 (instruction size)");
+      // .BTF.ext (and programs) name code sections: a second one of the same name is ambiguous.
+      if (!code_sections_.emplace(section.name, section.index).second)
+        fail(errc::invalid_object, section_subject(section) + ": a second code section of this name (sections " +
+                                       std::to_string(code_sections_[section.name]) + " and " + std::to_string(section.index) + ")");
       std::vector<const elf_symbol*> functions;
-      for (const auto& symbol : elf_.symbols())
-        if (symbol.type == STT_FUNC && symbol.section_index == section.index) functions.push_back(&symbol);
+      for (const auto* symbol : symbols_in(section.index))
+        if (symbol->type == STT_FUNC) functions.push_back(symbol);
       if (functions.empty())
         fail(errc::invalid_object, section_subject(section) + ": holds code but no function symbol");
       std::sort(functions.begin(), functions.end(), [](auto* a, auto* b) { return a->value < b->value; });
@@ -130,19 +138,29 @@ class parser {
         function.global = symbol.binding == STB_GLOBAL || symbol.binding == STB_WEAK;
         function.instructions.resize((end - symbol.value) / 8);
         std::memcpy(function.instructions.data(), section.data.data() + symbol.value, end - symbol.value);
+        function_starts_.emplace(std::pair<std::uint32_t, std::uint64_t>(section.index, function.first_instruction), spec_.functions.size());
         spec_.functions.push_back(std::move(function));
       }
     }
   }
 
   // Index of the function of `section_index` that contains instruction `insn`, or -1.
+  // A lookup in function_starts_ (functions of a section do not overlap): a scan of every function
+  // per relocation was quadratic, minutes for a few MB of hostile object.
   std::ptrdiff_t function_at(std::uint32_t section_index, std::uint64_t insn) const {
-    for (std::size_t i = 0; i < spec_.functions.size(); ++i) {
-      const auto& f = spec_.functions[i];
-      if (f.section_index == section_index && insn >= f.first_instruction && insn < f.first_instruction + f.instructions.size())
-        return static_cast<std::ptrdiff_t>(i);
-    }
-    return -1;
+    auto next = function_starts_.upper_bound({section_index, insn});
+    if (next == function_starts_.begin()) return -1;
+    const auto& [key, index] = *std::prev(next);
+    const auto& f = spec_.functions[index];
+    if (key.first != section_index || insn >= f.first_instruction + f.instructions.size()) return -1;
+    return static_cast<std::ptrdiff_t>(index);
+  }
+
+  // The symbols defined in a section, in symbol table order.
+  const std::vector<const elf_symbol*>& symbols_in(std::uint32_t section_index) const {
+    static const std::vector<const elf_symbol*> none;
+    auto found = symbols_by_section_.find(section_index);
+    return found == symbols_by_section_.end() ? none : found->second;
   }
 
   // ---- maps -------------------------------------------------------------------------------
@@ -174,8 +192,9 @@ class parser {
           map.value_type_name = "DATASEC " + std::string(section.name);
         }
       }
-      for (const auto& symbol : elf_.symbols()) {
-        if (symbol.section_index != section.index || symbol.type != STT_OBJECT || symbol.name.empty()) continue;
+      for (const auto* symbol_in_section : symbols_in(section.index)) {
+        const auto& symbol = *symbol_in_section;
+        if (symbol.type != STT_OBJECT || symbol.name.empty()) continue;
         if (symbol.value > section.size || symbol.size > section.size - symbol.value)
           fail(errc::invalid_object, section_subject(section) + ": variable '" + std::string(symbol.name) + "' at offset " +
                                          std::to_string(symbol.value) + " does not fit the section");
@@ -299,14 +318,15 @@ class parser {
     auto datasec = types.find(".maps", btf_kind::datasec);
     if (!datasec) fail(errc::invalid_object, "section '.maps': no DATASEC '.maps' in BTF");
     maps_section_ = section->index;
+    std::unordered_map<std::string_view, const elf_symbol*> symbol_by_name;  // the last one of a name
+    for (const auto* s : symbols_in(section->index)) symbol_by_name[s->name] = s;
     for (const auto& var_info : types.datasec_vars(*datasec)) {
       auto var = types.type(var_info.type);
       if (var.kind != btf_kind::variable) fail(errc::invalid_btf, "section '.maps': DATASEC entry " + std::to_string(var.id) + " is not a variable");
       std::string name(var.name);
       std::string where = "map '" + name + "'";
-      const elf_symbol* symbol = nullptr;
-      for (const auto& s : elf_.symbols())
-        if (s.section_index == section->index && s.name == name) symbol = &s;
+      auto found = symbol_by_name.find(name);
+      const elf_symbol* symbol = found == symbol_by_name.end() ? nullptr : found->second;
       if (!symbol) fail(errc::invalid_object, where + ": no ELF symbol in section '.maps'");
       if (symbol->value > section->size || symbol->size > section->size - symbol->value)
         fail(errc::invalid_object, where + ": definition at offset " + std::to_string(symbol->value) + " (" +
@@ -335,8 +355,8 @@ class parser {
     if (!section) return;
     legacy_maps_section_ = section->index;
     std::vector<const elf_symbol*> symbols;
-    for (const auto& s : elf_.symbols())
-      if (s.section_index == section->index && (s.type == STT_OBJECT || s.type == STT_NOTYPE) && !s.name.empty()) symbols.push_back(&s);
+    for (const auto* s : symbols_in(section->index))
+      if ((s->type == STT_OBJECT || s->type == STT_NOTYPE) && !s->name.empty()) symbols.push_back(s);
     if (symbols.empty()) return;
     // SHT_NOBITS and SHT_NULL sections have an sh_size but no bytes in the file: never read them.
     if (section->data.size() != section->size)
@@ -512,19 +532,22 @@ class parser {
 
   // ---- BTF.ext, programs, BTF fix-ups ------------------------------------------------------
 
+  // Each record goes to the function holding its instruction (records outside any function are
+  // dropped), looked up per record: a pass over every function per .BTF.ext section was quadratic.
   void assign_btf_ext() {
+    auto assign = [this](std::uint32_t section_index, auto record, auto member) {
+      auto index = function_at(section_index, record.instruction);
+      if (index < 0) return;
+      auto& function = spec_.functions[static_cast<std::size_t>(index)];
+      record.instruction -= function.first_instruction;
+      (function.*member).push_back(record);
+    };
     for (const auto& ext : btf_ext_) {
-      for (auto& function : spec_.functions) {
-        if (function.section != ext.section) continue;
-        auto begin = function.first_instruction;
-        auto end = begin + function.instructions.size();
-        for (auto record : ext.func_info)
-          if (record.instruction >= begin && record.instruction < end) { record.instruction -= begin; function.func_info.push_back(record); }
-        for (auto record : ext.line_info)
-          if (record.instruction >= begin && record.instruction < end) { record.instruction -= begin; function.line_info.push_back(record); }
-        for (auto record : ext.core_relocations)
-          if (record.instruction >= begin && record.instruction < end) { record.instruction -= begin; function.core_relocations.push_back(record); }
-      }
+      auto section = code_sections_.find(ext.section);
+      if (section == code_sections_.end()) continue;
+      for (const auto& record : ext.func_info) assign(section->second, record, &function_spec::func_info);
+      for (const auto& record : ext.line_info) assign(section->second, record, &function_spec::line_info);
+      for (const auto& record : ext.core_relocations) assign(section->second, record, &function_spec::core_relocations);
     }
   }
 
@@ -551,21 +574,30 @@ class parser {
   void fix_btf_datasecs() {
     if (!spec_.types) return;
     btf& types = *spec_.types;
+    // Sections by name (the first of a name, like find_section) and, per section, the first
+    // non-section symbol of each name: looked up, not scanned per DATASEC and per variable.
+    std::unordered_map<std::string_view, const elf_section*> sections_by_name;
+    for (const auto& section : elf_.sections())
+      if (section.index != 0) sections_by_name.emplace(section.name, &section);
+    std::unordered_map<std::uint32_t, std::unordered_map<std::string_view, const elf_symbol*>> symbols_by_name;
     for (std::uint32_t id = 1; id < types.type_count(); ++id) {
       auto type = types.type(id);
       if (type.kind != btf_kind::datasec) continue;
-      const auto* section = elf_.find_section(type.name);
-      if (!section) continue;  // .kconfig and .ksyms describe externs, not ELF sections
+      auto named = sections_by_name.find(type.name);
+      if (named == sections_by_name.end()) continue;  // .kconfig and .ksyms describe externs, not ELF sections
+      const auto* section = named->second;
+      if (section->size > UINT32_MAX)
+        fail(errc::invalid_object, section_subject(*section) + ": " + std::to_string(section->size) + " bytes do not fit a BTF DATASEC size");
       types.set_datasec_size(id, static_cast<std::uint32_t>(section->size));
+      auto [by_name, first_time] = symbols_by_name.try_emplace(section->index);
+      if (first_time)
+        for (const auto* symbol : symbols_in(section->index))
+          if (symbol->type != STT_SECTION) by_name->second.emplace(symbol->name, symbol);
       auto vars = types.datasec_vars(id);
       for (std::uint32_t i = 0; i < vars.size(); ++i) {
         auto var = types.type(vars[i].type);
-        for (const auto& symbol : elf_.symbols()) {
-          if (symbol.section_index == section->index && symbol.name == var.name && symbol.type != STT_SECTION) {
-            types.set_datasec_var_offset(id, i, static_cast<std::uint32_t>(symbol.value));
-            break;
-          }
-        }
+        if (auto symbol = by_name->second.find(var.name); symbol != by_name->second.end())
+          types.set_datasec_var_offset(id, i, static_cast<std::uint32_t>(symbol->second->value));
       }
     }
   }
@@ -585,6 +617,9 @@ class parser {
   std::unordered_map<std::uint64_t, std::size_t> legacy_map_symbols_;  // maps offset -> map index
   std::unordered_map<std::uint32_t, std::size_t> data_section_maps_;   // section index -> map index
   std::map<std::size_t, values_layout> values_offsets_;
+  std::unordered_map<std::uint32_t, std::vector<const elf_symbol*>> symbols_by_section_;  // st_shndx -> symbols
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> function_starts_;  // (section, first insn) -> function
+  std::unordered_map<std::string_view, std::uint32_t> code_sections_;  // name -> index of sections with functions
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <tuple>
 
 namespace ebpf {
 namespace {
@@ -16,43 +17,62 @@ std::string subject(const object_spec& object, const program_spec& program) {
   return "object '" + object.name + "': program '" + program.name + "'";
 }
 
-// Index into object.functions of the function of `section_index` starting exactly at `insn`.
-std::size_t function_starting_at(const object_spec& object, std::uint32_t section_index, std::uint64_t insn,
-                                 const std::string& where) {
-  for (std::size_t i = 0; i < object.functions.size(); ++i) {
-    const auto& f = object.functions[i];
-    if (f.section_index == section_index && f.first_instruction == insn) return i;
+// Functions by (ELF section, first instruction), built once per link, so that resolving a call
+// is a lookup rather than a scan of every function: with a scan, an object with many functions
+// and many calls (a few MB) took minutes to link.
+class function_starts {
+ public:
+  explicit function_starts(const object_spec& object) {
+    for (std::size_t i = 0; i < object.functions.size(); ++i)  // emplace keeps the first of duplicates
+      index_.emplace(std::pair<std::uint32_t, std::uint64_t>(object.functions[i].section_index, object.functions[i].first_instruction), i);
   }
-  throw_error(errc::relocation_failed, where + ": target instruction " + std::to_string(insn) +
-                                           " is not the start of a function");
+
+  // Index into object.functions of the function of `section_index` starting exactly at `insn`.
+  std::size_t at(std::uint32_t section_index, std::uint64_t insn, const std::string& where) const {
+    auto found = index_.find({section_index, insn});
+    if (found == index_.end())
+      throw_error(errc::relocation_failed, where + ": target instruction " + std::to_string(insn) + " is not the start of a function");
+    return found->second;
+  }
+
+ private:
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> index_;
+};
+
+// The relocation of instruction `i`, if any. function_spec::relocations is sorted by instruction
+// (object_spec::parse sorts it): a binary search, not a scan per instruction, which was quadratic.
+const relocation_spec* relocation_at(const function_spec& function, std::size_t i) {
+  auto found = std::lower_bound(function.relocations.begin(), function.relocations.end(), i,
+                                [](const relocation_spec& r, std::size_t instruction) { return r.instruction < instruction; });
+  return found != function.relocations.end() && found->instruction == i ? &*found : nullptr;
 }
 
 // The callee of instruction `i` of `function`, if it is a BPF-to-BPF call or a function address.
-std::optional<std::size_t> callee_of(const object_spec& object, const function_spec& function, std::size_t i,
+std::optional<std::size_t> callee_of(const function_starts& starts, const function_spec& function, std::size_t i,
                                      const std::string& where) {
   const auto& insn = function.instructions[i];
-  auto relocation = std::find_if(function.relocations.begin(), function.relocations.end(),
-                                 [&](const auto& r) { return r.instruction == i; });
-  if (relocation != function.relocations.end()) {
+  if (const auto* relocation = relocation_at(function, i)) {
     if (relocation->kind != relocation_kind::call && relocation->kind != relocation_kind::function_address) return std::nullopt;
-    return function_starting_at(object, relocation->target_section, relocation->target,
-                                where + ": function '" + function.name + "', instruction " + std::to_string(i));
+    return starts.at(relocation->target_section, relocation->target,
+                     where + ": function '" + function.name + "', instruction " + std::to_string(i));
   }
   if (insn.code != 0x85 || insn.src() != 1) return std::nullopt;
   // Calls inside one section carry no ELF relocation: clang resolved the offset itself.
   std::int64_t target = static_cast<std::int64_t>(function.first_instruction + i) + insn.imm + 1;
   if (target < 0)
     throw_error(errc::relocation_failed, where + ": function '" + function.name + "', instruction " + std::to_string(i) + ": call before the section start");
-  return function_starting_at(object, function.section_index, static_cast<std::uint64_t>(target),
-                              where + ": function '" + function.name + "', instruction " + std::to_string(i));
+  return starts.at(function.section_index, static_cast<std::uint64_t>(target),
+                   where + ": function '" + function.name + "', instruction " + std::to_string(i));
 }
 
 // The order in which functions are laid out: the entry first, then each callee appended when it
 // is first referenced, depth first in instruction order. That is the order libbpf produces
 // (bpf_object__reloc_code recurses into a subprogram right after appending it), so the
 // instructions, and hence the kernel's program tag, are the same as with libbpf.
-std::vector<std::size_t> layout_of(const object_spec& object, const program_spec& program) {
+std::vector<std::size_t> layout_of(const object_spec& object, const program_spec& program, const function_starts& starts) {
   const std::string where = subject(object, program);
+  if (program.function >= object.functions.size())
+    throw_error(errc::invalid_argument, where + ": function index out of range");
   std::vector<std::size_t> order{program.function};
   std::vector<bool> placed(object.functions.size(), false);
   placed[program.function] = true;
@@ -69,7 +89,7 @@ std::vector<std::size_t> layout_of(const object_spec& object, const program_spec
       continue;
     }
     std::size_t i = top.next_instruction++;
-    if (auto callee = callee_of(object, function, i, where); callee && !placed[*callee]) {
+    if (auto callee = callee_of(starts, function, i, where); callee && !placed[*callee]) {
       placed[*callee] = true;
       order.push_back(*callee);
       stack.push_back({*callee, 0});  // invalidates `top`
@@ -82,7 +102,7 @@ std::vector<std::size_t> layout_of(const object_spec& object, const program_spec
 
 std::set<std::string> maps_used_by(const object_spec& object, const program_spec& program) {
   std::set<std::string> used;
-  for (std::size_t index : layout_of(object, program))
+  for (std::size_t index : layout_of(object, program, function_starts(object)))
     for (const auto& relocation : object.functions[index].relocations)
       if (relocation.kind == relocation_kind::map_fd || relocation.kind == relocation_kind::map_value) used.insert(relocation.symbol);
   // Maps referenced only through another map's `values` (map-in-map, prog arrays) are needed too.
@@ -101,7 +121,8 @@ linked_program link_program(const object_spec& object, const program_spec& progr
   const std::string where = subject(object, program);
   if (program.function >= object.functions.size())
     throw_error(errc::invalid_argument, where + ": function index out of range");
-  std::vector<std::size_t> order = layout_of(object, program);
+  const function_starts starts(object);
+  std::vector<std::size_t> order = layout_of(object, program, starts);
 
   linked_program linked;
   std::map<std::size_t, std::size_t> start_of;  // function index -> first instruction in linked
@@ -129,8 +150,8 @@ linked_program link_program(const object_spec& object, const program_spec& progr
     for (std::size_t i = 0; i < function.instructions.size(); ++i) {
       const auto& original = function.instructions[i];
       if (original.code != 0x85 || original.src() != 1) continue;
-      if (std::any_of(function.relocations.begin(), function.relocations.end(), [&](const auto& r) { return r.instruction == i; })) continue;
-      std::size_t callee = *callee_of(object, function, i, where);
+      if (relocation_at(function, i)) continue;
+      std::size_t callee = *callee_of(starts, function, i, where);
       linked.instructions[base + i].imm = static_cast<std::int32_t>(static_cast<std::int64_t>(start_of[callee]) - static_cast<std::int64_t>(base + i + 1));
     }
 
@@ -151,7 +172,7 @@ linked_program link_program(const object_spec& object, const program_spec& progr
         }
         case relocation_kind::call:
         case relocation_kind::function_address: {
-          std::size_t callee = function_starting_at(object, relocation.target_section, relocation.target, reloc_where);
+          std::size_t callee = starts.at(relocation.target_section, relocation.target, reloc_where);
           insn.imm = static_cast<std::int32_t>(static_cast<std::int64_t>(start_of[callee]) - static_cast<std::int64_t>(at + 1));
           if (relocation.kind == relocation_kind::function_address) {
             insn.set_src(pseudo_func);
@@ -171,9 +192,16 @@ linked_program link_program(const object_spec& object, const program_spec& progr
       }
     }
   }
-  auto by_instruction = [](const auto& a, const auto& b) { return a.instruction < b.instruction; };
-  std::stable_sort(linked.func_info.begin(), linked.func_info.end(), by_instruction);
-  std::stable_sort(linked.line_info.begin(), linked.line_info.end(), by_instruction);
+  // std::sort on every field rather than std::stable_sort: clang 19 warns about libstdc++ 12's
+  // stable_sort (deprecated get_temporary_buffer), and the kernel wants strictly increasing
+  // instructions anyway, so the order of equal ones does not matter beyond being deterministic.
+  std::sort(linked.func_info.begin(), linked.func_info.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.instruction, a.type_id) < std::tie(b.instruction, b.type_id);
+  });
+  std::sort(linked.line_info.begin(), linked.line_info.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.instruction, a.file_name_offset, a.line_offset, a.line_column) <
+           std::tie(b.instruction, b.file_name_offset, b.line_offset, b.line_column);
+  });
   return linked;
 }
 

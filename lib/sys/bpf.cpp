@@ -865,7 +865,9 @@ fd_kind bpf_fd_kind(int fd) noexcept {
   // The names given to anon_inode_getfd()/anon_inode_getfile() in kernel/bpf/syscall.c and btf.c.
   if (link == "anon_inode:bpf-prog") return fd_kind::program;
   if (link == "anon_inode:bpf-map") return fd_kind::map;
-  if (link == "anon_inode:bpf_link") return fd_kind::link;
+  // A link is "bpf_link" when created (bpf_link_prime) but "bpf-link" when opened from a pin
+  // or by id (bpf_link_new_fd).
+  if (link == "anon_inode:bpf_link" || link == "anon_inode:bpf-link") return fd_kind::link;
   if (link == "anon_inode:btf") return fd_kind::btf;
   return fd_kind::other;
 }

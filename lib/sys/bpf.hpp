@@ -395,9 +395,10 @@ unique_fd link_get_fd_by_id(std::uint32_t id, std::string_view subject);
 unique_fd btf_get_fd_by_id(std::uint32_t id, std::string_view subject);
 
 /// What kind of kernel object an fd refers to, from its /proc/self/fd link ("anon_inode:bpf-prog",
-/// "anon_inode:bpf-map", "anon_inode:bpf_link", "anon_inode:btf"). OBJ_GET_INFO_BY_FD answers with
-/// the info of whatever the fd is, so callers check this before reading a prog_info from a foreign
-/// fd. `unknown` when /proc is not mounted; `other` for any other file.
+/// "anon_inode:bpf-map", "anon_inode:bpf_link" or "anon_inode:bpf-link", "anon_inode:btf").
+/// OBJ_GET_INFO_BY_FD answers with the info of whatever the fd is, so callers check this before
+/// reading a prog_info from a foreign fd. `unknown` when /proc is not mounted; `other` for any
+/// other file.
 enum class fd_kind { unknown, program, map, link, btf, other };
 fd_kind bpf_fd_kind(int fd) noexcept;
 

@@ -100,7 +100,7 @@ def btf_seeds(clang_btf):
     seeds["types_beyond_blob"] = b.blob(type_len=len(b.words) * 4 + 4096)
     seeds["strings_beyond_blob"] = b.blob(str_len=len(b.strings) + 1)
     seeds["overlapping_sections"] = b.blob(str_off=0, str_len=8)
-    seeds["truncated_types"] = good[: 24 + len(b.words) * 4 - 4] + good[24 + len(b.words) * 4 :]
+    seeds["truncated_types"] = b.blob(type_len=len(b.words) * 4 - 4)  # last record's tail cut
 
     bad_name = Btf()
     bad_name.raw(100000, "int", 0, 0, 4, [32])
