@@ -272,6 +272,7 @@ void object::load(const load_options& options) {
         load.line_info_record_size = sizeof(btf_line_info);
       }
       auto loaded = ebpf::program::load(load, options.log_level ? &status.verifier_log : nullptr);
+      loaded.set_section(program->kind);
       status.loaded = true;
       state->programs.emplace(program->name, std::move(loaded));
     } catch (const verifier_error& e) {

@@ -91,6 +91,7 @@ program program::dup() const {
   if (!fd_) throw_error(errc::invalid_argument, subject_ + ": dup: empty program handle");
   program copy(fd_.dup(), name_, type_, expected_attach_type_);
   copy.subject_ = subject_;
+  copy.section_ = section_;
   return copy;
 }
 
@@ -159,6 +160,32 @@ test_run_result program::test_run(const test_run_options& options) const {
   result.data_out.resize(std::min<std::size_t>(data_capacity, raw.data_size_out));
   result.ctx_out.resize(std::min<std::size_t>(ctx_capacity, raw.ctx_size_out));
   return result;
+}
+
+link program::attach() const {
+  if (!section_)
+    throw_error(errc::invalid_argument, subject_ + ": attach: the program has no section to say where (use an attach_* function)");
+  const section_info& section = *section_;
+  const std::string where = subject_ + ": attach as SEC(\"" + std::string(section.convention) + "\")";
+  switch (section.method) {
+    case attach_method::tracepoint: {
+      auto target = parse_tracepoint_target(section.attach_target);
+      if (!target) throw_error(errc::invalid_argument, where + ": section target '" + section.attach_target + "' is not <category>/<name>");
+      return attach_tracepoint(target->category, target->name);
+    }
+    case attach_method::raw_tracepoint:
+      if (section.attach_target.empty()) throw_error(errc::invalid_argument, where + ": the section names no tracepoint (use attach_raw_tracepoint)");
+      return attach_raw_tracepoint(section.attach_target);
+    case attach_method::tracing:
+    case attach_method::lsm:
+      if (type_ == program_type::ext) break;
+      // The target is the program's attach_btf_id: BPF_RAW_TRACEPOINT_OPEN without a name.
+      return attach_raw_tracepoint("");
+    default:
+      break;
+  }
+  throw_error(errc::invalid_argument, where + ": the section does not say where to attach: use attach_cgroup, attach_xdp, "
+                                               "attach_socket_filter or the attach call for this program type");
 }
 
 unique_fd enable_program_stats() { return sys::enable_stats(sys::stats_run_time); }

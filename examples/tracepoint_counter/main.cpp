@@ -43,7 +43,7 @@ int main(int argc, char** argv) try {
   auto object = ebpf::object::open(object_path);
   if (only_self) object.set_global("only_tgid", static_cast<std::uint32_t>(getpid()));
   object.load();
-  ebpf::link link = object.program("count_getpid").attach_tracepoint("syscalls", "sys_enter_getpid");
+  ebpf::link link = object.program("count_getpid").attach();  // where SEC("tracepoint/...") says
 
   auto calls = object.map<ebpf::hash_map<std::uint32_t, call_count>>("calls");
   for (int second = 0; second < seconds; ++second) {

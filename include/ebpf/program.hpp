@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <ebpf/link.hpp>
+#include <ebpf/section.hpp>
 #include <ebpf/types.hpp>
 #include <ebpf/unique_fd.hpp>
 
@@ -218,12 +219,27 @@ class program {
   /// Throws: ebpf::error "program '<name>': attach to socket: ...".
   link attach_socket_filter(int socket_fd) const;
 
+  /// Attaches where the program's section says, for sections that name their target:
+  /// "tracepoint/<category>/<name>" (or "tp/"), "raw_tp/<name>" (or "raw_tracepoint/"), and the
+  /// BTF-targeted kinds whose target was fixed at load ("tp_btf/", "fentry/", "fexit/",
+  /// "fmod_ret/", "lsm/"). Programs loaded by ebpf::object know their section; others have none.
+  /// Throws: ebpf::error(errc::invalid_argument) naming the attach_* call to use when the section
+  /// does not say where (cgroup, xdp, socket, ...) or the program has no section; otherwise like
+  /// the attach_* call it makes.
+  link attach() const;
+
+  /// The section this program came from, when an ebpf::object loaded it.
+  const std::optional<section_info>& section() const noexcept { return section_; }
+  /// Records the section (the object loader does this).
+  void set_section(section_info section) { section_ = std::move(section); }
+
  private:
   unique_fd fd_;
   std::string subject_;  // how errors name it: "program 'f'" or the loader's longer subject
   std::string name_;
   program_type type_ = program_type::unspec;
   std::optional<attach_type> expected_attach_type_;
+  std::optional<section_info> section_;
 };
 
 /// Turns on run_count / run_time collection for every program while the returned fd is open

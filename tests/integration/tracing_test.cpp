@@ -24,9 +24,10 @@ TEST_F(TracingTest, EachKindCountsWhileLinked) {
   object.set_global("target_tgid", static_cast<std::uint32_t>(::getpid()));
   object.load();
   {
-    auto tracepoint = object.program("on_tracepoint").attach_tracepoint("syscalls", "sys_enter_getpid");
-    auto raw = object.program("on_raw_tp").attach_raw_tracepoint("sys_enter");
-    auto typed = object.program("on_tp_btf").attach_raw_tracepoint("");
+    // Each attaches where its SEC() says.
+    auto tracepoint = object.program("on_tracepoint").attach();
+    auto raw = object.program("on_raw_tp").attach();
+    auto typed = object.program("on_tp_btf").attach();
     call_getpid(7);
     auto seen = hits(object);
     EXPECT_EQ(seen[0], 7u) << "tracepoint";
@@ -50,6 +51,22 @@ TEST_F(TracingTest, TpBtfGetsItsAttachBtfIdFromTheKernel) {
   ASSERT_TRUE(expected);
   auto info = object.program("on_tp_btf").info();
   EXPECT_EQ(info.type, ebpf::program_type::tracing);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(TracingTest, AttachWithoutATargetInTheSectionSaysWhatToUse) {
+  auto object = ebpf::object::open(std::string(EBPFPP_TEST_BPF_DIR) + "/loader.bpf.o");
+  object.load();
+  try {
+    object.program("xdp_count_and_pass").attach();
+    FAIL();
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("attach_xdp"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
