@@ -1,0 +1,55 @@
+// One minimal program per section convention, so a test can check that every program type this
+// kernel has loads through the object loader (section table -> type, expected attach type,
+// attach BTF id, flags). Each returns a value its type's verifier rules accept.
+#include <ebpfpp/bpf.h>
+
+#define PROGRAM(section, name, value) \
+  SEC(section) int prog_##name(void *ctx) { return value; }
+
+PROGRAM("socket", socket_filter, 0)
+PROGRAM("kprobe/do_nanosleep", kprobe, 0)
+PROGRAM("kretprobe/do_nanosleep", kretprobe, 0)
+PROGRAM("ksyscall/nanosleep", ksyscall, 0)
+PROGRAM("kprobe.multi/do_nanosleep", kprobe_multi, 0)
+PROGRAM("uprobe", uprobe, 0)
+PROGRAM("uretprobe", uretprobe, 0)
+PROGRAM("uprobe.multi", uprobe_multi, 0)
+PROGRAM("uprobe.s", uprobe_sleepable, 0)
+PROGRAM("usdt", usdt, 0)
+PROGRAM("tracepoint/syscalls/sys_enter_getpid", tracepoint, 0)
+PROGRAM("raw_tp/sys_enter", raw_tp, 0)
+PROGRAM("tp_btf/sys_enter", tp_btf, 0)
+PROGRAM("fentry/do_nanosleep", fentry, 0)
+PROGRAM("fexit/do_nanosleep", fexit, 0)
+PROGRAM("lsm/file_open", lsm, 0)
+PROGRAM("iter/task", iter_task, 0)
+PROGRAM("perf_event", perf_event, 0)
+PROGRAM("syscall", syscall_prog, 0)
+PROGRAM("xdp", xdp, 2)
+PROGRAM("xdp.frags", xdp_frags, 2)
+PROGRAM("tc", tc, 0)
+PROGRAM("tcx/ingress", tcx_ingress, 0)
+PROGRAM("action", action, 0)
+PROGRAM("cgroup_skb/ingress", cgroup_skb_ingress, 1)
+PROGRAM("cgroup_skb/egress", cgroup_skb_egress, 1)
+PROGRAM("cgroup/sock_create", cgroup_sock_create, 1)
+PROGRAM("cgroup/post_bind4", cgroup_post_bind4, 1)
+PROGRAM("cgroup/connect4", cgroup_connect4, 1)
+PROGRAM("cgroup/bind6", cgroup_bind6, 1)
+PROGRAM("cgroup/sendmsg4", cgroup_sendmsg4, 1)
+PROGRAM("cgroup/getsockopt", cgroup_getsockopt, 1)
+PROGRAM("cgroup/setsockopt", cgroup_setsockopt, 1)
+PROGRAM("cgroup/sysctl", cgroup_sysctl, 1)
+PROGRAM("cgroup/dev", cgroup_dev, 1)
+PROGRAM("sockops", sockops, 1)
+PROGRAM("sk_skb/stream_verdict", sk_skb_verdict, 1)
+PROGRAM("sk_skb/stream_parser", sk_skb_parser, 0)
+PROGRAM("sk_msg", sk_msg, 1)
+PROGRAM("sk_lookup", sk_lookup, 1)
+PROGRAM("sk_reuseport", sk_reuseport, 1)
+PROGRAM("flow_dissector", flow_dissector, 0)
+PROGRAM("lwt_in", lwt_in, 0)
+PROGRAM("lwt_xmit", lwt_xmit, 0)
+PROGRAM("netfilter", netfilter, 1)
+
+EBPFPP_LICENSE("GPL");
