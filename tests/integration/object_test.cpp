@@ -216,3 +216,46 @@ TEST_F(ObjectTest, MissingFileAndMissingNames) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ObjectTest, MapsPinnedByNameAreSharedBetweenObjects) {
+  ebpf::load_options options;
+  options.pin_root = bpffs();
+  auto first = ebpf::object::open(bpf_object("pinned.bpf.o"));
+  first.load(options);
+  auto second = ebpf::object::open(bpf_object("pinned.bpf.o"));
+  second.load(options);
+  EXPECT_EQ(first.map("shared_counts").id(), second.map("shared_counts").id());
+
+  std::vector<std::byte> packet(64);
+  ebpf::test_run_options run;
+  run.data = packet;
+  first.program("bump_shared").test_run(run);
+  second.program("bump_shared").test_run(run);
+  auto counts = second.map<ebpf::hash_map<std::uint32_t, std::uint64_t>>("shared_counts");
+  EXPECT_EQ(counts.lookup(1).value_or(0), 2u);
+}
+
+TEST_F(ObjectTest, IncompatiblePinnedMapIsRefusedWithTheDifference) {
+  ebpf::load_options options;
+  options.pin_root = bpffs();
+  ebpf::map_create_spec other;
+  other.name = "shared_counts";
+  other.type = ebpf::map_type::hash;
+  other.key_size = 4;
+  other.value_size = 4;  // the object says 8
+  other.max_entries = 16;
+  ebpf::map::create(other).pin(options.pin_root + "/shared_counts");
+  auto object = ebpf::object::open(bpf_object("pinned.bpf.o"));
+  try {
+    object.load(options);
+    FAIL() << "reused an incompatible pinned map";
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::type_mismatch);
+    EXPECT_THAT(e.what(), HasSubstr("value 4"));
+    EXPECT_THAT(e.what(), HasSubstr("value 8"));
+  }
+}
+
+}  // namespace
