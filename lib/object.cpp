@@ -92,6 +92,12 @@ map_create_spec create_spec_of(const object_spec& object, const map_spec& spec, 
   create.key_size = spec.key_size;
   create.value_size = spec.value_size;
   create.max_entries = spec.max_entries;
+  if (spec.type == map_type::perf_event_array) {
+    // Like libbpf: a perf event array defaults to one slot per possible CPU and 4-byte key/value.
+    if (create.max_entries == 0) create.max_entries = possible_cpus();
+    if (create.key_size == 0) create.key_size = 4;
+    if (create.value_size == 0) create.value_size = 4;
+  }
   create.flags = spec.flags;
   create.map_extra = spec.map_extra;
   if (spec.numa_node) create.numa_node = spec.numa_node;

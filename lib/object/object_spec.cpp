@@ -214,14 +214,29 @@ class parser {
   }
 
   // `int (*name)[N]` as written by __uint(name, N): pointer to an array of N elements.
-  std::uint32_t read_uint_member(const btf& types, const btf_member& member, const std::string& where) const {
+  std::uint64_t read_uint_member(const btf& types, const btf_member& member, const std::string& where) const {
     auto pointer = types.type(types.skip_modifiers_and_typedefs(member.type));
+    // `__ulong(name, value)` (64-bit attributes such as map_extra) is an anonymous enum whose only
+    // enumerator is the value: libbpf's bpf_helpers.h since v1.4.
+    if (pointer.kind == btf_kind::enum_ || pointer.kind == btf_kind::enum64) {
+      auto values = types.enumerators(pointer.id);
+      if (values.size() != 1)
+        fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' is not __ulong(name, value) (an enum with one value)");
+      return static_cast<std::uint64_t>(values.front().value);
+    }
     if (pointer.kind != btf_kind::pointer)
       fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' is not __uint(name, value) (a pointer to an array)");
     auto array = types.type(types.skip_modifiers_and_typedefs(pointer.size_or_type));
     if (array.kind != btf_kind::array)
       fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' is not __uint(name, value) (a pointer to an array)");
     return types.array(array.id).count;
+  }
+
+  std::uint32_t read_u32_member(const btf& types, const btf_member& member, const std::string& where) const {
+    std::uint64_t value = read_uint_member(types, member, where);
+    if (value > UINT32_MAX)
+      fail(errc::invalid_object, where + ": attribute '" + std::string(member.name) + "' = " + std::to_string(value) + " does not fit 32 bits");
+    return static_cast<std::uint32_t>(value);
   }
 
   std::string type_name(const btf& types, std::uint32_t id, int depth = 0) const {
@@ -257,15 +272,15 @@ class parser {
     if (definition.kind != btf_kind::struct_)
       fail(errc::invalid_object, where + ": the definition is a " + std::string(to_string(definition.kind)) + ", not a struct");
     for (const auto& member : types.members(definition.id)) {
-      if (member.name == "type") map.type = static_cast<map_type>(read_uint_member(types, member, where));
-      else if (member.name == "max_entries") map.max_entries = read_uint_member(types, member, where);
-      else if (member.name == "map_flags") map.flags = read_uint_member(types, member, where);
-      else if (member.name == "numa_node") map.numa_node = read_uint_member(types, member, where);
-      else if (member.name == "key_size") map.key_size = read_uint_member(types, member, where);
-      else if (member.name == "value_size") map.value_size = read_uint_member(types, member, where);
+      if (member.name == "type") map.type = static_cast<map_type>(read_u32_member(types, member, where));
+      else if (member.name == "max_entries") map.max_entries = read_u32_member(types, member, where);
+      else if (member.name == "map_flags") map.flags = read_u32_member(types, member, where);
+      else if (member.name == "numa_node") map.numa_node = read_u32_member(types, member, where);
+      else if (member.name == "key_size") map.key_size = read_u32_member(types, member, where);
+      else if (member.name == "value_size") map.value_size = read_u32_member(types, member, where);
       else if (member.name == "map_extra") map.map_extra = read_uint_member(types, member, where);
       else if (member.name == "pinning") {
-        auto pinning = read_uint_member(types, member, where);
+        auto pinning = read_u32_member(types, member, where);
         if (pinning > 1) fail(errc::invalid_object, where + ": pinning " + std::to_string(pinning) + " is not LIBBPF_PIN_NONE (0) or LIBBPF_PIN_BY_NAME (1)");
         map.pinning = static_cast<map_pinning>(pinning);
       } else if (member.name == "key" || member.name == "value") {

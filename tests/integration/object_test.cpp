@@ -259,3 +259,4 @@ TEST_F(ObjectTest, IncompatiblePinnedMapIsRefusedWithTheDifference) {
 }
 
 }  // namespace
+

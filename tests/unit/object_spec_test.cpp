@@ -207,6 +207,17 @@ TEST(ObjectSpecTest, ReadsLegacyMaps) {
   EXPECT_EQ(seen, 3);
 }
 
+TEST(ObjectSpecTest, ReadsUlongAttributesAndEveryMapType) {
+  auto spec = ebpf::object_spec::parse(read_object("headers_smoke.bpf.o"), "headers_smoke.bpf.o");
+  const auto* arena = spec.find_map("arena_map");
+  ASSERT_NE(arena, nullptr);
+  EXPECT_EQ(arena->type, ebpf::map_type::arena);
+  EXPECT_EQ(arena->map_extra, 1ull << 44) << "__ulong(map_extra, ...) is a one-value enum";
+  std::set<ebpf::map_type> types;
+  for (const auto& map : spec.maps) types.insert(map.type);
+  EXPECT_GE(types.size(), 30u);
+}
+
 TEST(ObjectSpecTest, RejectsNonElfInput) {
   std::vector<std::byte> garbage(64, std::byte{0x41});
   try {
