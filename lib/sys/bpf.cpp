@@ -91,7 +91,7 @@ void zero(Attr& attr) noexcept {
 
 void copy_name(char (&out)[16], std::string_view name) noexcept {
   std::size_t n = std::min(name.size(), object_name_max);
-  std::memcpy(out, name.data(), n);
+  if (n > 0) std::memcpy(out, name.data(), n);  // an empty view may have a null data()
   out[n] = '\0';
 }
 
