@@ -174,6 +174,12 @@ std::uint32_t possible_cpus() {
   return sys::possible_cpus();
 }
 
+std::vector<std::uint32_t> map_ids() {
+  std::vector<std::uint32_t> ids;
+  for (auto id = sys::map_get_next_id(0); id; id = sys::map_get_next_id(*id)) ids.push_back(*id);
+  return ids;
+}
+
 std::uint32_t ipv4(std::string_view dotted) {
   auto fail = [&](const char* why) -> void {
     throw_error(errc::invalid_argument,

@@ -190,4 +190,10 @@ link program::attach() const {
 
 unique_fd enable_program_stats() { return sys::enable_stats(sys::stats_run_time); }
 
+std::vector<std::uint32_t> program_ids() {
+  std::vector<std::uint32_t> ids;
+  for (auto id = sys::prog_get_next_id(0); id; id = sys::prog_get_next_id(*id)) ids.push_back(*id);
+  return ids;
+}
+
 }  // namespace ebpf

@@ -77,6 +77,11 @@ constexpr bool is_per_cpu(map_type type) noexcept {
 /// Throws: ebpf::error if the file cannot be read or parsed (the next call tries again).
 std::uint32_t possible_cpus();
 
+/// The ids of every map in the kernel, ascending (BPF_MAP_GET_NEXT_ID, 4.13). A map can be freed
+/// before it is opened: map::from_id then fails with ENOENT.
+/// Throws: ebpf::error (EPERM without CAP_SYS_ADMIN).
+std::vector<std::uint32_t> map_ids();
+
 /// `dotted` ("10.0.0.7") as an IPv4 address in network byte order, ready to be a map key that a
 /// BPF program compares with iph->saddr. Strict: four decimal parts 0-255, no leading zeros,
 /// no spaces (the rules of inet_pton).

@@ -246,4 +246,9 @@ class program {
 /// (BPF_ENABLE_STATS, 5.8). Throws: ebpf::error "enable stats: ...".
 unique_fd enable_program_stats();
 
+/// The ids of every program in the kernel, ascending (BPF_PROG_GET_NEXT_ID, 4.13). A program can
+/// be unloaded before it is opened: program::from_id then fails with ENOENT.
+/// Throws: ebpf::error (EPERM without CAP_SYS_ADMIN).
+std::vector<std::uint32_t> program_ids();
+
 }  // namespace ebpf

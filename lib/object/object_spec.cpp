@@ -20,6 +20,7 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -335,6 +336,10 @@ class parser {
     maps_section_ = section->index;
     std::unordered_map<std::string_view, const elf_symbol*> symbol_by_name;  // the last one of a name
     for (const auto* s : symbols_in(section->index)) symbol_by_name[s->name] = s;
+    std::set<std::string> names;
+    // No 'values' member: no slots that .rel.maps may initialise.
+    constexpr std::uint32_t no_values = UINT32_MAX;
+    std::unordered_map<std::uint32_t, std::pair<map_spec, std::uint32_t>> definitions;  // struct id -> (map, values offset)
     for (const auto& var_info : types.datasec_vars(*datasec)) {
       auto var = types.type(var_info.type);
       if (var.kind != btf_kind::variable) fail(errc::invalid_btf, "section '.maps': DATASEC entry " + std::to_string(var.id) + " is not a variable");
@@ -347,21 +352,43 @@ class parser {
         fail(errc::invalid_object, where + ": definition at offset " + std::to_string(symbol->value) + " (" +
                                        std::to_string(symbol->size) + " bytes) does not fit section '.maps' (" +
                                        std::to_string(section->size) + " bytes)");
-      // No 'values' member: no slots that .rel.maps may initialise.
-      constexpr std::uint32_t no_values = UINT32_MAX;
-      std::uint32_t values_offset = no_values;
-      map_spec map;
-      try {
-        map = parse_btf_map_definition(types, var.size_or_type, name, where, &values_offset);
-      } catch (const error& e) {
-        // The btf accessors (size_of, members, ...) name the type, not the object or the map.
-        if (starts_with(e.what(), elf_.subject())) throw;
-        throw error(e.code(), elf_.subject() + ": " + where + ": " + e.what());
+      if (!names.insert(name).second) fail(errc::invalid_object, where + ": defined twice in section '.maps'");
+      // Each definition struct is parsed once: hostile BTF can point thousands of variables at
+      // one struct of thousands of members, and parsing it per variable was quadratic.
+      auto [cached, first_use] = definitions.try_emplace(var.size_or_type, map_spec{}, no_values);
+      if (first_use) {
+        try {
+          cached->second.first = parse_btf_map_definition(types, var.size_or_type, name, where, &cached->second.second);
+        } catch (const error& e) {
+          // The btf accessors (size_of, members, ...) name the type, not the object or the map.
+          if (starts_with(e.what(), elf_.subject())) throw;
+          throw error(e.code(), elf_.subject() + ": " + where + ": " + e.what());
+        }
+      }
+      map_spec map = cached->second.first;
+      const std::uint32_t values_offset = cached->second.second;
+      map.name = name;
+      if (map.inner) {
+        auto inner = std::make_shared<map_spec>(*map.inner);
+        inner->name = name + ".inner";
+        map.inner = std::move(inner);
       }
       map.section_offset = symbol->value;
       map_symbols_[symbol->value] = spec_.maps.size();
-      if (values_offset != no_values) values_offsets_[spec_.maps.size()] = {symbol->value, symbol->size, values_offset};
+      if (values_offset != no_values) values_offsets_[symbol->value] = {symbol->value, symbol->size, values_offset, spec_.maps.size()};
       spec_.maps.push_back(std::move(map));
+    }
+    // Definitions must not share bytes: a relocation in .rel.maps, or an ld_imm64 of a map, must
+    // name exactly one map (clang never lays out overlapping variables).
+    std::vector<const map_spec*> by_offset;
+    for (const auto& map : spec_.maps)
+      if (map.origin == map_origin::btf_maps) by_offset.push_back(&map);
+    std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->section_offset < b->section_offset; });
+    for (std::size_t i = 1; i < by_offset.size(); ++i) {
+      const auto& previous = *by_offset[i - 1];
+      const auto& symbol = *symbol_by_name.at(previous.name);
+      if (previous.section_offset == by_offset[i]->section_offset || previous.section_offset + symbol.size > by_offset[i]->section_offset)
+        fail(errc::invalid_object, "map '" + previous.name + "' overlaps map '" + by_offset[i]->name + "' in section '.maps'");
     }
   }
 
@@ -526,10 +553,12 @@ class parser {
       std::string where = "section '.maps': relocation at offset " + std::to_string(relocation.offset);
       map_spec* owner = nullptr;
       std::uint64_t slot = 0;
-      for (const auto& [index, layout] : values_offsets_) {
+      // The definition holding the offset (definitions do not overlap: read_btf_maps checks).
+      if (auto next = values_offsets_.upper_bound(relocation.offset); next != values_offsets_.begin()) {
+        const auto& layout = std::prev(next)->second;
         std::uint64_t begin = layout.symbol_offset + layout.values_offset;
         if (relocation.offset >= begin && relocation.offset < layout.symbol_offset + layout.symbol_size) {
-          owner = &spec_.maps[index];
+          owner = &spec_.maps[layout.map];
           if ((relocation.offset - begin) % 8) fail(errc::relocation_failed, where + ": not aligned to a 'values' slot of map '" + owner->name + "'");
           slot = (relocation.offset - begin) / 8;
         }
@@ -621,6 +650,7 @@ class parser {
     std::uint64_t symbol_offset = 0;
     std::uint64_t symbol_size = 0;
     std::uint64_t values_offset = 0;
+    std::size_t map = 0;  // index in spec_.maps
   };
 
   elf_reader elf_;
@@ -631,7 +661,7 @@ class parser {
   std::unordered_map<std::uint64_t, std::size_t> map_symbols_;         // .maps offset -> map index
   std::unordered_map<std::uint64_t, std::size_t> legacy_map_symbols_;  // maps offset -> map index
   std::unordered_map<std::uint32_t, std::size_t> data_section_maps_;   // section index -> map index
-  std::map<std::size_t, values_layout> values_offsets_;
+  std::map<std::uint64_t, values_layout> values_offsets_;  // .maps offset of a map with 'values' -> layout
   std::unordered_map<std::uint32_t, std::vector<const elf_symbol*>> symbols_by_section_;  // st_shndx -> symbols
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> function_starts_;  // (section, first insn) -> function
   std::unordered_map<std::string_view, std::uint32_t> code_sections_;  // name -> index of sections with functions

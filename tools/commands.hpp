@@ -1,0 +1,34 @@
+// ebpfpp tool: the subcommands. Each returns the process exit status and throws ebpf::error for
+// failures, which main() prints as "ebpfpp: <what()>" (exit status 1).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ebpf::cli {
+
+struct inspect_command {
+  std::string file;
+  bool json = false;
+};
+/// `ebpfpp object inspect FILE.o`: what the object describes, without the kernel.
+int object_inspect(const inspect_command& command);
+
+struct load_command {
+  std::string file;
+  std::vector<std::string> only;
+  bool json = false;
+  std::string pin_dir;  ///< empty: pin nothing
+};
+/// `ebpfpp object load FILE.o`: loads with keep_going and reports per program. Exit status 0 iff
+/// every requested program loaded.
+int object_load(const load_command& command);
+
+/// `ebpfpp prog list`: every program in the kernel.
+int prog_list(bool json);
+/// `ebpfpp map list`: every map in the kernel.
+int map_list(bool json);
+/// `ebpfpp map dump ID|PATH`: every entry of a map.
+int map_dump(const std::string& target, bool json);
+
+}  // namespace ebpf::cli
