@@ -11,7 +11,10 @@
 // Phases (every number is the time of one whole iteration, construction to destruction):
 //   parse       ebpfpp: object_spec::parse(bytes) + ~object_spec
 //               libbpf: bpf_object__open_mem(bytes) + bpf_object__close. libbpf 1.1 parses ELF,
-//               BTF, BTF.ext, maps, programs and collects (does not apply) relocations there.
+//               BTF, BTF.ext, maps, programs and collects (does not apply) relocations there,
+//               with no bpf() syscall; it also mmaps anonymous memory for each global-data map
+//               (bpf_object__init_internal_map), which is most of its time on objects with
+//               .data/.rodata/.bss.
 //   parse+link  ebpfpp: parse + link_program(spec, program, fake map fds) for every program that
 //               links without a kernel + destruction. libbpf has no user-space-only relocation
 //               step (it relocates inside bpf_object__load, after creating maps), so the libbpf

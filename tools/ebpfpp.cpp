@@ -27,6 +27,7 @@ const char* const json_help = "print JSON instead of text (the field names are a
 int main(int argc, char** argv) {
   CLI::App app{"ebpfpp: inspect and load eBPF objects, list programs and maps in the kernel.", "ebpfpp"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "ebpfpp " EBPFPP_VERSION);
   app.footer(
       "Commands other than `object inspect` talk to the kernel and need root (or CAP_BPF and\n"
       "CAP_SYS_ADMIN). Run `ebpfpp <command> --help` for each command's options.\n"

@@ -517,6 +517,10 @@ TEST_F(CliTest, FailuresExitOneAndUsageErrorsExitTwo) {
   EXPECT_EQ(ebpfpp({"object", "inspect", bpf_object("loader.bpf.o"), "--bogus"}).status, 2);
   EXPECT_EQ(ebpfpp({"frobnicate"}).status, 2);
 
+  auto version = ebpfpp({"--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_THAT(version.out, HasSubstr("ebpfpp "));
+
   auto help = ebpfpp({"object", "load", "--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_THAT(help.out, HasSubstr("--pin"));
