@@ -172,7 +172,7 @@ class btf {
   std::uint32_t type_section_offset_ = 0;     // where the type section starts in bytes_
   std::uint32_t string_section_offset_ = 0;
   std::uint32_t string_section_size_ = 0;
-  std::unique_ptr<name_index> index_;  // null only for a default-constructed or moved-from btf
+  std::unique_ptr<name_index> index_;  // null for small BTF (find() scans), default-constructed or moved-from
 };
 
 /// One BTF.ext func_info record: the function starting at `instruction` (index in instructions,

@@ -554,7 +554,9 @@ btf btf::parse(std::span<const std::byte> bytes) {
   validator check(blob, result.string_section_offset_, str_len, offsets);
   for (std::uint32_t id = 1; id < offsets.size(); ++id) check.check(id);
 
-  result.index_ = std::make_unique<name_index>();
+  // Below this many types find() scans instead of building the name index (index_ stays null).
+  constexpr std::uint32_t index_threshold = 128;
+  if (offsets.size() > index_threshold) result.index_ = std::make_unique<name_index>();
   return result;
 }
 
@@ -637,7 +639,17 @@ const btf::name_index& btf::index() const {
 }
 
 std::uint32_t btf::first_named(std::string_view name) const {
-  if (!index_ || name.empty()) return 0;
+  if (name.empty()) return 0;
+  if (!index_) {
+    // Small BTF (see parse) has no index: a scan of a few dozen names is cheaper than building
+    // one (allocation, hashing, call_once), and a small object's parse is a few microseconds.
+    const std::byte* strings = bytes_.data() + string_section_offset_;
+    for (std::uint32_t id = 1; id < type_count(); ++id) {
+      const char* candidate = reinterpret_cast<const char*>(strings + load_u32(bytes_.data() + type_offsets_[id]));
+      if (candidate[0] == name[0] && name == candidate) return id;
+    }
+    return 0;
+  }
   const name_index& idx = index();
   std::uint32_t hash = hash_name(name);
   const std::size_t mask = idx.slots.size() - 1;
@@ -652,6 +664,17 @@ std::uint32_t btf::first_named(std::string_view name) const {
 }
 
 std::optional<std::uint32_t> btf::find(std::string_view name, btf_kind kind) const {
+  if (!index_) {
+    if (name.empty()) return std::nullopt;
+    const std::byte* strings = bytes_.data() + string_section_offset_;
+    for (std::uint32_t id = 1; id < type_count(); ++id) {
+      const std::byte* record = bytes_.data() + type_offsets_[id];
+      if (kind_of(load_u32(record + 4)) != kind) continue;
+      const char* candidate = reinterpret_cast<const char*>(strings + load_u32(record));
+      if (candidate[0] == name[0] && name == candidate) return id;
+    }
+    return std::nullopt;
+  }
   for (std::uint32_t id = first_named(name); id != 0; id = index_->next[id]) {
     if (kind_of(load_u32(bytes_.data() + type_offsets_[id] + 4)) == kind) return id;
   }

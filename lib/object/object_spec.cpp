@@ -20,7 +20,8 @@
 #include <cstring>
 #include <iterator>
 #include <map>
-#include <set>
+#include <span>
+#include <utility>
 #include <string_view>
 #include <unordered_map>
 
@@ -48,10 +49,19 @@ std::optional<map_origin> data_section_origin(std::string_view name) {
 }
 
 class parser {
+  using keyed_maps = std::vector<std::pair<std::uint64_t, std::size_t>>;  // sorted key -> map index
+
  public:
   parser(std::span<const std::byte> bytes, std::string_view name) : elf_(bytes, name) {
     spec_.name = object_base_name(name);
-    for (const auto& symbol : elf_.symbols()) symbols_by_section_[symbol.section_index].push_back(&symbol);
+    // Symbols grouped by section, in symbol table order within a section: one allocation and a
+    // sort instead of a hash map of vectors. (Ties broken by index rather than std::stable_sort,
+    // whose get_temporary_buffer clang 19 flags as deprecated in libstdc++ 12.)
+    symbols_by_section_.reserve(elf_.symbols().size());
+    for (const auto& symbol : elf_.symbols()) symbols_by_section_.push_back(&symbol);
+    std::sort(symbols_by_section_.begin(), symbols_by_section_.end(), [](const elf_symbol* a, const elf_symbol* b) {
+      return a->section_index != b->section_index ? a->section_index < b->section_index : a->index < b->index;
+    });
   }
 
   object_spec run() {
@@ -139,7 +149,9 @@ class parser {
         function.global = symbol.binding == STB_GLOBAL || symbol.binding == STB_WEAK;
         function.instructions.resize((end - symbol.value) / 8);
         std::memcpy(function.instructions.data(), section.data.data() + symbol.value, end - symbol.value);
-        function_starts_.emplace(std::pair<std::uint32_t, std::uint64_t>(section.index, function.first_instruction), spec_.functions.size());
+        // Sections come in index order and functions by offset (overlaps fail above): the keys
+        // arrive sorted and distinct.
+        function_starts_.push_back({{section.index, function.first_instruction}, spec_.functions.size()});
         spec_.functions.push_back(std::move(function));
       }
     }
@@ -149,7 +161,8 @@ class parser {
   // A lookup in function_starts_ (functions of a section do not overlap): a scan of every function
   // per relocation was quadratic, minutes for a few MB of hostile object.
   std::ptrdiff_t function_at(std::uint32_t section_index, std::uint64_t insn) const {
-    auto next = function_starts_.upper_bound({section_index, insn});
+    auto next = std::upper_bound(function_starts_.begin(), function_starts_.end(), std::pair<std::uint32_t, std::uint64_t>{section_index, insn},
+                                 [](const auto& key, const auto& entry) { return key < entry.first; });
     if (next == function_starts_.begin()) return -1;
     const auto& [key, index] = *std::prev(next);
     const auto& f = spec_.functions[index];
@@ -158,10 +171,12 @@ class parser {
   }
 
   // The symbols defined in a section, in symbol table order.
-  const std::vector<const elf_symbol*>& symbols_in(std::uint32_t section_index) const {
-    static const std::vector<const elf_symbol*> none;
-    auto found = symbols_by_section_.find(section_index);
-    return found == symbols_by_section_.end() ? none : found->second;
+  std::span<const elf_symbol* const> symbols_in(std::uint32_t section_index) const {
+    auto first = std::lower_bound(symbols_by_section_.begin(), symbols_by_section_.end(), section_index,
+                                  [](const elf_symbol* s, std::uint32_t index) { return s->section_index < index; });
+    auto last = std::upper_bound(first, symbols_by_section_.end(), section_index,
+                                 [](std::uint32_t index, const elf_symbol* s) { return index < s->section_index; });
+    return {first, last};
   }
 
   // ---- maps -------------------------------------------------------------------------------
@@ -209,7 +224,7 @@ class parser {
           if (auto var = spec_.types->find(symbol.name, btf_kind::variable)) global.btf_type_id = spec_.types->type(*var).size_or_type;
         spec_.globals.push_back(std::move(global));
       }
-      data_section_maps_[section.index] = spec_.maps.size();
+      data_section_maps_.emplace_back(section.index, spec_.maps.size());
       spec_.maps.push_back(std::move(map));
     }
   }
@@ -334,9 +349,22 @@ class parser {
     auto datasec = types.find(".maps", btf_kind::datasec);
     if (!datasec) fail(errc::invalid_object, "section '.maps': no DATASEC '.maps' in BTF");
     maps_section_ = section->index;
-    std::unordered_map<std::string_view, const elf_symbol*> symbol_by_name;  // the last one of a name
-    for (const auto* s : symbols_in(section->index)) symbol_by_name[s->name] = s;
-    std::set<std::string> names;
+    // The symbols of '.maps' sorted by name (ties in symbol table order), looked up by
+    // binary search: one allocation where a hash map allocated per symbol.
+    auto in_maps = symbols_in(section->index);
+    std::vector<const elf_symbol*> by_name(in_maps.begin(), in_maps.end());
+    std::sort(by_name.begin(), by_name.end(),
+              [](const elf_symbol* a, const elf_symbol* b) { return a->name != b->name ? a->name < b->name : a->index < b->index; });
+    // The index in by_name of the last symbol of a name, or npos.
+    auto last_named = [&by_name](std::string_view wanted) -> std::size_t {
+      auto next = std::upper_bound(by_name.begin(), by_name.end(), wanted,
+                                   [](std::string_view n, const elf_symbol* s) { return n < s->name; });
+      if (next == by_name.begin() || (*std::prev(next))->name != wanted) return std::string_view::npos;
+      return static_cast<std::size_t>(std::prev(next) - by_name.begin());
+    };
+    // A name defined twice finds the same (last) symbol twice: marking the symbol is the set of
+    // names seen.
+    std::vector<char> used(by_name.size(), 0);
     // No 'values' member: no slots that .rel.maps may initialise.
     constexpr std::uint32_t no_values = UINT32_MAX;
     std::unordered_map<std::uint32_t, std::pair<map_spec, std::uint32_t>> definitions;  // struct id -> (map, values offset)
@@ -345,14 +373,14 @@ class parser {
       if (var.kind != btf_kind::variable) fail(errc::invalid_btf, "section '.maps': DATASEC entry " + std::to_string(var.id) + " is not a variable");
       std::string name(var.name);
       std::string where = "map '" + name + "'";
-      auto found = symbol_by_name.find(name);
-      const elf_symbol* symbol = found == symbol_by_name.end() ? nullptr : found->second;
+      const std::size_t found = last_named(name);
+      const elf_symbol* symbol = found == std::string_view::npos ? nullptr : by_name[found];
       if (!symbol) fail(errc::invalid_object, where + ": no ELF symbol in section '.maps'");
       if (symbol->value > section->size || symbol->size > section->size - symbol->value)
         fail(errc::invalid_object, where + ": definition at offset " + std::to_string(symbol->value) + " (" +
                                        std::to_string(symbol->size) + " bytes) does not fit section '.maps' (" +
                                        std::to_string(section->size) + " bytes)");
-      if (!names.insert(name).second) fail(errc::invalid_object, where + ": defined twice in section '.maps'");
+      if (std::exchange(used[found], 1)) fail(errc::invalid_object, where + ": defined twice in section '.maps'");
       // Each definition struct is parsed once: hostile BTF can point thousands of variables at
       // one struct of thousands of members, and parsing it per variable was quadratic.
       auto [cached, first_use] = definitions.try_emplace(var.size_or_type, map_spec{}, no_values);
@@ -374,7 +402,7 @@ class parser {
         map.inner = std::move(inner);
       }
       map.section_offset = symbol->value;
-      map_symbols_[symbol->value] = spec_.maps.size();
+      map_symbols_.emplace_back(symbol->value, spec_.maps.size());
       if (values_offset != no_values) values_offsets_[symbol->value] = {symbol->value, symbol->size, values_offset, spec_.maps.size()};
       spec_.maps.push_back(std::move(map));
     }
@@ -386,7 +414,7 @@ class parser {
     std::sort(by_offset.begin(), by_offset.end(), [](auto* a, auto* b) { return a->section_offset < b->section_offset; });
     for (std::size_t i = 1; i < by_offset.size(); ++i) {
       const auto& previous = *by_offset[i - 1];
-      const auto& symbol = *symbol_by_name.at(previous.name);
+      const auto& symbol = *by_name.at(last_named(previous.name));
       if (previous.section_offset == by_offset[i]->section_offset || previous.section_offset + symbol.size > by_offset[i]->section_offset)
         fail(errc::invalid_object, "map '" + previous.name + "' overlaps map '" + by_offset[i]->name + "' in section '.maps'");
     }
@@ -425,14 +453,22 @@ class parser {
       if (definition_size >= 28) map.numa_node = fields[6];
       map.section = "maps";
       map.section_offset = symbol->value;
-      legacy_map_symbols_[symbol->value] = spec_.maps.size();
+      legacy_map_symbols_.emplace_back(symbol->value, spec_.maps.size());
       spec_.maps.push_back(std::move(map));
     }
   }
 
   // ---- relocations ------------------------------------------------------------------------
 
+  static const std::size_t* last_with_key(const keyed_maps& sorted, std::uint64_t key) {
+    auto next = std::upper_bound(sorted.begin(), sorted.end(), key, [](std::uint64_t k, const auto& entry) { return k < entry.first; });
+    if (next == sorted.begin() || std::prev(next)->first != key) return nullptr;
+    return &std::prev(next)->second;
+  }
+
   void read_relocations() {
+    for (auto* keyed : {&map_symbols_, &legacy_map_symbols_, &data_section_maps_})
+      std::sort(keyed->begin(), keyed->end());  // equal keys: by map index, i.e. in the order added
     for (const auto& rel_section : elf_.sections()) {
       if (rel_section.type != SHT_REL) continue;
       if (rel_section.info == 0 || rel_section.info >= elf_.sections().size())
@@ -452,16 +488,26 @@ class parser {
   }
 
   void read_instruction_relocation(const elf_section& section, const detail::elf_relocation& relocation) {
-    std::string where = section_subject(section) + ": relocation at offset " + std::to_string(relocation.offset);
-    if (relocation.offset % 8) fail(errc::relocation_failed, where + ": not at an instruction boundary");
+    // The context of every message below, built only when failing (this runs per relocation).
+    const function_spec* located = nullptr;
+    const elf_symbol* located_symbol = nullptr;
+    std::uint32_t local = 0;
+    auto where = [&] {
+      std::string text = section_subject(section) + ": relocation at offset " + std::to_string(relocation.offset);
+      if (located)
+        text += " (instruction " + std::to_string(local) + " of '" + located->name + "', symbol '" + std::string(located_symbol->name) + "')";
+      return text;
+    };
+    if (relocation.offset % 8) fail(errc::relocation_failed, where() + ": not at an instruction boundary");
     std::uint64_t insn_index = relocation.offset / 8;
     auto function_index = function_at(section.index, insn_index);
-    if (function_index < 0) fail(errc::relocation_failed, where + ": not inside any function");
+    if (function_index < 0) fail(errc::relocation_failed, where() + ": not inside any function");
     auto& function = spec_.functions[static_cast<std::size_t>(function_index)];
-    std::uint32_t local = static_cast<std::uint32_t>(insn_index - function.first_instruction);
+    local = static_cast<std::uint32_t>(insn_index - function.first_instruction);
     const instruction& insn = function.instructions[local];
     const elf_symbol& symbol = elf_.symbol(relocation.symbol);
-    where += " (instruction " + std::to_string(local) + " of '" + function.name + "', symbol '" + std::string(symbol.name) + "')";
+    located = &function;
+    located_symbol = &symbol;
 
     relocation_spec result;
     result.instruction = local;
@@ -471,20 +517,20 @@ class parser {
     bool is_ld_imm64 = insn.code == bpf_ld_imm64;
     bool is_call = insn.code == bpf_call;
     if (is_ld_imm64 && local + 1 >= function.instructions.size())
-      fail(errc::relocation_failed, where + ": ld_imm64 is missing its second half");
+      fail(errc::relocation_failed, where() + ": ld_imm64 is missing its second half");
 
     if (symbol.section_index == SHN_UNDEF) {
       if (!is_ld_imm64 && !(is_call && (insn.src() == bpf_pseudo_call || insn.src() == bpf_pseudo_kfunc_call)))
-        fail(errc::relocation_failed, where + ": an extern can only be used by ld_imm64 or a call");
+        fail(errc::relocation_failed, where() + ": an extern can only be used by ld_imm64 or a call");
       result.kind = relocation_kind::extern_symbol;
     } else if (is_call) {
       if (insn.src() != bpf_pseudo_call)
-        fail(errc::relocation_failed, where + ": a relocated call must be a BPF-to-BPF call (src_reg 1)");
+        fail(errc::relocation_failed, where() + ": a relocated call must be a BPF-to-BPF call (src_reg 1)");
       if (relocation.type != r_bpf_64_32 && relocation.type != 0)
-        fail(errc::relocation_failed, where + ": relocation type " + std::to_string(relocation.type) + " on a call");
+        fail(errc::relocation_failed, where() + ": relocation type " + std::to_string(relocation.type) + " on a call");
       const auto& target = symbol_section(symbol, where);
-      if (!(target.flags & SHF_EXECINSTR)) fail(errc::relocation_failed, where + ": calls something that is not code");
-      if (symbol.value % 8) fail(errc::relocation_failed, where + ": call target symbol is not instruction-aligned");
+      if (!(target.flags & SHF_EXECINSTR)) fail(errc::relocation_failed, where() + ": calls something that is not code");
+      if (symbol.value % 8) fail(errc::relocation_failed, where() + ": call target symbol is not instruction-aligned");
       // The callee is symbol + imm + 1 instructions (imm is -1 for a call of a function symbol,
       // the offset - 1 for a call through the section symbol).
       std::int64_t target_insn = static_cast<std::int64_t>(symbol.value / 8) + insn.imm + 1;
@@ -492,44 +538,45 @@ class parser {
       set_code_target(result, target, target_insn, where);
     } else if (is_ld_imm64) {
       if (relocation.type != r_bpf_64_64 && relocation.type != 0)
-        fail(errc::relocation_failed, where + ": relocation type " + std::to_string(relocation.type) + " on ld_imm64");
+        fail(errc::relocation_failed, where() + ": relocation type " + std::to_string(relocation.type) + " on ld_imm64");
       const auto& target = symbol_section(symbol, where);
       if (target.flags & SHF_EXECINSTR) {
         // The address of a function, e.g. a bpf_loop callback: symbol + imm bytes.
         std::int64_t byte_offset = static_cast<std::int64_t>(symbol.value) + insn.imm;
-        if (byte_offset % 8) fail(errc::relocation_failed, where + ": function address is not instruction-aligned");
+        if (byte_offset % 8) fail(errc::relocation_failed, where() + ": function address is not instruction-aligned");
         result.kind = relocation_kind::function_address;
         set_code_target(result, target, byte_offset / 8, where);
       } else if (target.index == maps_section_ || target.index == legacy_maps_section_) {
         const auto& by_offset = target.index == maps_section_ ? map_symbols_ : legacy_map_symbols_;
-        auto found = by_offset.find(symbol.value);
-        if (found == by_offset.end()) fail(errc::relocation_failed, where + ": no map is defined at offset " + std::to_string(symbol.value) + " of '" + std::string(target.name) + "'");
+        const std::size_t* found = last_with_key(by_offset, symbol.value);
+        if (!found) fail(errc::relocation_failed, where() + ": no map is defined at offset " + std::to_string(symbol.value) + " of '" + std::string(target.name) + "'");
         result.kind = relocation_kind::map_fd;
-        result.symbol = spec_.maps[found->second].name;
-      } else if (auto data = data_section_maps_.find(target.index); data != data_section_maps_.end()) {
+        result.symbol = spec_.maps[*found].name;
+      } else if (const std::size_t* data = last_with_key(data_section_maps_, target.index)) {
         // For a section symbol the offset is in imm; for a variable symbol it is the symbol value.
         std::int64_t offset = static_cast<std::int64_t>(symbol.value) + insn.imm;
-        const auto& map = spec_.maps[data->second];
+        const auto& map = spec_.maps[*data];
         if (offset < 0 || static_cast<std::uint64_t>(offset) >= std::max<std::uint64_t>(map.value_size, 1))
-          fail(errc::relocation_failed, where + ": offset " + std::to_string(offset) + " is outside '" + map.name + "'");
+          fail(errc::relocation_failed, where() + ": offset " + std::to_string(offset) + " is outside '" + map.name + "'");
         result.kind = relocation_kind::map_value;
         result.symbol = map.name;
         result.target = static_cast<std::uint64_t>(offset);
       } else {
-        fail(errc::relocation_failed, where + ": refers to section '" + std::string(target.name) + "', which is neither code, a map nor global data");
+        fail(errc::relocation_failed, where() + ": refers to section '" + std::string(target.name) + "', which is neither code, a map nor global data");
       }
     } else {
-      fail(errc::relocation_failed, where + ": instruction (opcode 0x" + hex(insn.code) + ") cannot be relocated");
+      fail(errc::relocation_failed, where() + ": instruction (opcode 0x" + hex(insn.code) + ") cannot be relocated");
     }
     function.relocations.push_back(std::move(result));
   }
 
   // The section a relocated symbol is defined in. The symbol's value is an offset into it and is
   // added to the instruction's imm below: a value past the end is malformed (and could overflow).
-  const elf_section& symbol_section(const elf_symbol& symbol, const std::string& where) const {
+  template <typename Where>
+  const elf_section& symbol_section(const elf_symbol& symbol, const Where& where) const {
     const auto& section = elf_.section(symbol.section_index);
     if (symbol.value > section.size)
-      fail(errc::relocation_failed, where + ": symbol value " + std::to_string(symbol.value) + " is outside section '" +
+      fail(errc::relocation_failed, where() + ": symbol value " + std::to_string(symbol.value) + " is outside section '" +
                                         std::string(section.name) + "' (" + std::to_string(section.size) + " bytes)");
     return section;
   }
@@ -539,9 +586,10 @@ class parser {
     return std::string{digits[(value >> 4) & 15], digits[value & 15]};
   }
 
-  void set_code_target(relocation_spec& result, const elf_section& target, std::int64_t target_insn, const std::string& where) {
+  template <typename Where>
+  void set_code_target(relocation_spec& result, const elf_section& target, std::int64_t target_insn, const Where& where) {
     if (target_insn < 0 || function_at(target.index, static_cast<std::uint64_t>(target_insn)) < 0)
-      fail(errc::relocation_failed, where + ": target instruction " + std::to_string(target_insn) + " of '" + std::string(target.name) + "' is not inside a function");
+      fail(errc::relocation_failed, where() + ": target instruction " + std::to_string(target_insn) + " of '" + std::string(target.name) + "' is not inside a function");
     result.target = static_cast<std::uint64_t>(target_insn);
     result.target_section = target.index;
   }
@@ -550,7 +598,7 @@ class parser {
   void read_map_values_relocations(const elf_section& rel_section) {
     for (const auto& relocation : elf_.relocations(rel_section)) {
       const auto& symbol = elf_.symbol(relocation.symbol);
-      std::string where = "section '.maps': relocation at offset " + std::to_string(relocation.offset);
+      auto where = [&] { return "section '.maps': relocation at offset " + std::to_string(relocation.offset); };
       map_spec* owner = nullptr;
       std::uint64_t slot = 0;
       // The definition holding the offset (definitions do not overlap: read_btf_maps checks).
@@ -559,16 +607,16 @@ class parser {
         std::uint64_t begin = layout.symbol_offset + layout.values_offset;
         if (relocation.offset >= begin && relocation.offset < layout.symbol_offset + layout.symbol_size) {
           owner = &spec_.maps[layout.map];
-          if ((relocation.offset - begin) % 8) fail(errc::relocation_failed, where + ": not aligned to a 'values' slot of map '" + owner->name + "'");
+          if ((relocation.offset - begin) % 8) fail(errc::relocation_failed, where() + ": not aligned to a 'values' slot of map '" + owner->name + "'");
           slot = (relocation.offset - begin) / 8;
         }
       }
-      if (!owner) fail(errc::relocation_failed, where + ": not inside the 'values' of any map");
+      if (!owner) fail(errc::relocation_failed, where() + ": not inside the 'values' of any map");
       if (slot >= owner->max_entries)
-        fail(errc::relocation_failed, where + ": slot " + std::to_string(slot) + " is beyond max_entries of map '" + owner->name + "'");
+        fail(errc::relocation_failed, where() + ": slot " + std::to_string(slot) + " is beyond max_entries of map '" + owner->name + "'");
       bool is_program_array = owner->type == map_type::prog_array;
       if (is_program_array ? symbol.type != STT_FUNC : symbol.section_index != maps_section_)
-        fail(errc::relocation_failed, where + ": map '" + owner->name + "' slot " + std::to_string(slot) + " must refer to " +
+        fail(errc::relocation_failed, where() + ": map '" + owner->name + "' slot " + std::to_string(slot) + " must refer to " +
                                           (is_program_array ? "a program" : "a map in '.maps'") + ", not '" + std::string(symbol.name) + "'");
       owner->initial_slots.emplace_back(static_cast<std::uint32_t>(slot), std::string(symbol.name));
     }
@@ -619,29 +667,52 @@ class parser {
     if (!spec_.types) return;
     btf& types = *spec_.types;
     // Sections by name (the first of a name, like find_section) and, per section, the first
-    // non-section symbol of each name: looked up, not scanned per DATASEC and per variable.
+    // non-section symbol of each name: scanned when there are few (the common case, where building
+    // hash maps cost more than the scans), looked up in maps built once when there are many
+    // (hostile objects: a scan per DATASEC and per variable would be quadratic).
+    constexpr std::size_t scan_limit = 32;
+    const bool scan_sections = elf_.sections().size() <= scan_limit;
     std::unordered_map<std::string_view, const elf_section*> sections_by_name;
-    for (const auto& section : elf_.sections())
-      if (section.index != 0) sections_by_name.emplace(section.name, &section);
+    if (!scan_sections)
+      for (const auto& section : elf_.sections())
+        if (section.index != 0) sections_by_name.emplace(section.name, &section);
     std::unordered_map<std::uint32_t, std::unordered_map<std::string_view, const elf_symbol*>> symbols_by_name;
     for (std::uint32_t id = 1; id < types.type_count(); ++id) {
       auto type = types.type(id);
       if (type.kind != btf_kind::datasec) continue;
-      auto named = sections_by_name.find(type.name);
-      if (named == sections_by_name.end()) continue;  // .kconfig and .ksyms describe externs, not ELF sections
-      const auto* section = named->second;
+      const elf_section* section = nullptr;
+      if (scan_sections) {
+        section = elf_.find_section(type.name);
+      } else if (auto named = sections_by_name.find(type.name); named != sections_by_name.end()) {
+        section = named->second;
+      }
+      if (!section) continue;  // .kconfig and .ksyms describe externs, not ELF sections
       if (section->size > UINT32_MAX)
         fail(errc::invalid_object, section_subject(*section) + ": " + std::to_string(section->size) + " bytes do not fit a BTF DATASEC size");
       types.set_datasec_size(id, static_cast<std::uint32_t>(section->size));
-      auto [by_name, first_time] = symbols_by_name.try_emplace(section->index);
-      if (first_time)
-        for (const auto* symbol : symbols_in(section->index))
-          if (symbol->type != STT_SECTION) by_name->second.emplace(symbol->name, symbol);
+      auto in_section = symbols_in(section->index);
+      const std::unordered_map<std::string_view, const elf_symbol*>* by_name = nullptr;
+      if (in_section.size() > scan_limit) {
+        auto [entry, first_time] = symbols_by_name.try_emplace(section->index);
+        if (first_time)
+          for (const auto* symbol : in_section)
+            if (symbol->type != STT_SECTION) entry->second.emplace(symbol->name, symbol);
+        by_name = &entry->second;
+      }
       auto vars = types.datasec_vars(id);
       for (std::uint32_t i = 0; i < vars.size(); ++i) {
         auto var = types.type(vars[i].type);
-        if (auto symbol = by_name->second.find(var.name); symbol != by_name->second.end())
-          types.set_datasec_var_offset(id, i, static_cast<std::uint32_t>(symbol->second->value));
+        const elf_symbol* match = nullptr;
+        if (by_name) {
+          if (auto symbol = by_name->find(var.name); symbol != by_name->end()) match = symbol->second;
+        } else {
+          for (const auto* symbol : in_section)
+            if (symbol->type != STT_SECTION && symbol->name == var.name) {
+              match = symbol;
+              break;
+            }
+        }
+        if (match) types.set_datasec_var_offset(id, i, static_cast<std::uint32_t>(match->value));
       }
     }
   }
@@ -658,12 +729,14 @@ class parser {
   std::vector<btf_ext_section> btf_ext_;
   std::uint32_t maps_section_ = 0;
   std::uint32_t legacy_maps_section_ = 0;
-  std::unordered_map<std::uint64_t, std::size_t> map_symbols_;         // .maps offset -> map index
-  std::unordered_map<std::uint64_t, std::size_t> legacy_map_symbols_;  // maps offset -> map index
-  std::unordered_map<std::uint32_t, std::size_t> data_section_maps_;   // section index -> map index
+  // Key -> map index, sorted by key (then map index: among equal keys the last one added wins, as with
+  // the hash maps these replace) before read_relocations looks them up with last_with_key.
+  keyed_maps map_symbols_;         // .maps offset -> map index
+  keyed_maps legacy_map_symbols_;  // maps offset -> map index
+  keyed_maps data_section_maps_;   // section index -> map index (added in section order)
   std::map<std::uint64_t, values_layout> values_offsets_;  // .maps offset of a map with 'values' -> layout
-  std::unordered_map<std::uint32_t, std::vector<const elf_symbol*>> symbols_by_section_;  // st_shndx -> symbols
-  std::map<std::pair<std::uint32_t, std::uint64_t>, std::size_t> function_starts_;  // (section, first insn) -> function
+  std::vector<const elf_symbol*> symbols_by_section_;  // sorted by st_shndx (ties in symbol table order)
+  std::vector<std::pair<std::pair<std::uint32_t, std::uint64_t>, std::size_t>> function_starts_;  // sorted (section, first insn) -> function
   std::unordered_map<std::string_view, std::uint32_t> code_sections_;  // name -> index of sections with functions
 };
 
@@ -671,10 +744,10 @@ class parser {
 
 object_spec object_spec::parse(std::span<const std::byte> elf_bytes, std::string_view name) {
   // Every error names the object, including those of the btf accessors (which know only types).
-  const std::string subject = "object '" + std::string(name) + "'";
   try {
     return parser(elf_bytes, name).run();
   } catch (const error& e) {
+    const std::string subject = "object '" + std::string(name) + "'";
     if (starts_with(e.what(), subject)) throw;
     throw error(e.code(), subject + ": " + e.what());
   }
