@@ -3,6 +3,7 @@
 #include <ebpf/object.hpp>
 #include <ebpf/relocation.hpp>
 
+#include "extern_resolver.hpp"
 #include "sys/bpf.hpp"
 
 #include <algorithm>
@@ -176,6 +177,15 @@ void object::load(const load_options& options) {
     }
   }
 
+  // Externs of the programs being loaded (kconfig values, kernel variables, kfuncs). Those of
+  // other programs need not exist in this kernel.
+  std::set<std::string> wanted_externs;
+  for (const auto* program : programs) {
+    auto used = externs_used_by(spec_, *program);
+    wanted_externs.insert(used.begin(), used.end());
+  }
+  detail::resolved_externs externs = detail::resolve_externs(spec_, wanted_externs, options.kconfig, subject);
+
   // The object's BTF, so maps and programs carry their types (func_info, line_info, pretty
   // printing). A kernel that rejects it only costs us those extras, except for maps that need it.
   if (spec_.types) {
@@ -231,11 +241,12 @@ void object::load(const load_options& options) {
       create.btf_key_type_id = create.btf_value_type_id = 0;
       created = ebpf::map::create(create);
     }
-    if (spec.is_global_data() && !spec.initial_data.empty()) {
+    const std::vector<std::byte>& initial = spec.origin == map_origin::kconfig ? externs.kconfig : spec.initial_data;
+    if (spec.is_global_data() && !initial.empty()) {
       std::uint32_t zero = 0;
-      created.update(std::as_bytes(std::span(&zero, 1)), spec.initial_data);
+      created.update(std::as_bytes(std::span(&zero, 1)), initial);
     }
-    if (spec.origin == map_origin::rodata) created.freeze();
+    if (spec.origin == map_origin::rodata || spec.origin == map_origin::kconfig) created.freeze();
     if (!pin_path.empty()) created.pin(pin_path);
     state->maps.emplace(spec.name, std::move(created));
   }
@@ -254,7 +265,10 @@ void object::load(const load_options& options) {
     program_status status;
     status.name = program->name;
     try {
-      linked_program linked = link_program(spec_, *program, map_fd);
+      link_inputs inputs;
+      inputs.map_fd = map_fd;
+      inputs.externs = externs.values;
+      linked_program linked = link_program(spec_, *program, inputs);
       program_load_spec load;
       load.name = program->name;
       load.type = program->kind.type;
@@ -317,7 +331,8 @@ void object::load(const load_options& options) {
     if (!spec.is_global_data()) continue;
     auto found = state->maps.find(spec.name);
     if (found == state->maps.end()) continue;
-    state->global_memory.emplace(spec.name, found->second.mmap(/*writable=*/spec.origin != map_origin::rodata));
+    const bool writable = spec.origin != map_origin::rodata && spec.origin != map_origin::kconfig;
+    state->global_memory.emplace(spec.name, found->second.mmap(writable));
   }
 
   kernel_ = std::move(state);

@@ -72,6 +72,7 @@ std::string_view to_string(map_origin origin) noexcept {
     case map_origin::data: return "data";
     case map_origin::rodata: return "rodata";
     case map_origin::bss: return "bss";
+    case map_origin::kconfig: return "kconfig";
   }
   return "unknown";
 }

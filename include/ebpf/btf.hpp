@@ -160,11 +160,33 @@ class btf {
   void set_datasec_size(std::uint32_t datasec_id, std::uint32_t size);
   /// Throws: errc::invalid_argument also if `index` is not below the datasec's vlen.
   void set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, std::uint32_t offset);
+  /// Orders a DATASEC's variables by offset, which the kernel requires (libbpf sorts them in
+  /// btf_fixup_datasec too; clang does not promise an order). Throws: as set_datasec_size.
+  void sort_datasec_vars(std::uint32_t datasec_id);
+
+  // Raw editing, for the loader's fix-ups before the kernel sees the BTF (externs made loadable,
+  // features the kernel lacks rewritten). Edits are not re-validated: the caller keeps every
+  // record's size (kind and vlen) and every reference valid. Each edit invalidates btf_type
+  // views and string_views taken before it.
+
+  /// The record of type `id` (12-byte header: name_off, info, size_or_type; then its tail), to
+  /// edit in place. Throws: errc::not_found for id 0 or an id out of range.
+  std::span<std::byte> record(std::uint32_t id);
+  /// The offset of a type's name in the string section. Throws: as type().
+  std::uint32_t name_offset(std::uint32_t id) const;
+  /// Appends a string to the string section and returns its offset.
+  /// Throws: errc::invalid_argument for a string containing '\0'.
+  std::uint32_t add_string(std::string_view text);
+  /// Appends a type record (header and tail, as record() returns them) and returns its id.
+  /// Throws: errc::invalid_argument when the record is shorter than its kind and vlen need.
+  std::uint32_t add_type(std::span<const std::byte> record);
 
  private:
   struct name_index;  // built once, on the first find() (see btf.cpp)
   const name_index& index() const;
   std::uint32_t first_named(std::string_view name) const;  // lowest id with this name, 0 if none
+  void rebuild(std::span<const std::byte> extra_types, std::string_view extra_string);
+  void names_changed();
   void check_kind(std::uint32_t id, btf_kind a, btf_kind b, const char* accessor) const;
 
   std::vector<std::byte> bytes_;

@@ -44,6 +44,10 @@ struct load_options {
   /// Verifier log level for every program: 0 = a log only on failure; 1/2 = always (kept in
   /// program_status::verifier_log).
   std::uint32_t log_level = 0;
+  /// Extra kernel config lines ("CONFIG_X=y\n...") for `__kconfig` externs, taking precedence
+  /// over the running kernel's config (/boot/config-$(uname -r), else /proc/config.gz), which is
+  /// then read only for values these lines lack. For kernels without either file.
+  std::string kconfig;
 };
 
 /// The outcome of loading one program.

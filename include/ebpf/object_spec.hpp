@@ -29,6 +29,7 @@ enum class map_origin : std::uint8_t {
   data,         ///< global data: .data, .data.*
   rodata,       ///< read-only global data: .rodata, .rodata.* (frozen after load)
   bss,          ///< zero-initialised global data: .bss
+  kconfig,      ///< the values of the object's .kconfig externs (read-only, frozen after load)
 };
 
 /// LIBBPF_PIN_* values of a BTF map's `pinning` attribute.
@@ -63,7 +64,8 @@ struct map_spec {
   std::uint64_t section_offset = 0;
 
   bool is_global_data() const noexcept {
-    return origin == map_origin::data || origin == map_origin::rodata || origin == map_origin::bss;
+    return origin == map_origin::data || origin == map_origin::rodata || origin == map_origin::bss ||
+           origin == map_origin::kconfig;
   }
 };
 
@@ -75,6 +77,42 @@ struct global_spec {
   std::uint32_t size = 0;
   std::uint32_t btf_type_id = 0;  ///< 0 without BTF
   bool is_static = false;
+};
+
+/// What an extern declared by the object stands for (the DATASEC clang put it in, and its BTF).
+enum class extern_kind : std::uint8_t {
+  unknown,        ///< no BTF describes it (object built without -g): only a weak one can link (as 0)
+  kconfig,        ///< `extern T CONFIG_X __kconfig;` or a LINUX_* virtual value: .kconfig map data
+  ksym_variable,  ///< `extern T sym __ksym;` with a type: a kernel variable found in kernel BTF
+  ksym_typeless,  ///< `extern const void sym __ksym;`: an address from /proc/kallsyms
+  ksym_function,  ///< `extern int f(...) __ksym;`: a kfunc, found in kernel BTF
+};
+
+/// How a .kconfig extern's value is stored (libbpf's rules: find_kcfg_type in src/libbpf.c).
+enum class kconfig_value_type : std::uint8_t {
+  none,        ///< not a kconfig extern
+  boolean,     ///< bool: y/n or 0/1
+  tristate,    ///< enum libbpf_tristate: n=0, y=1, m=2
+  character,   ///< char / 1-byte int: the y/n/m letter or a number
+  integer,     ///< 2-, 4- or 8-byte integer (signed or not)
+  char_array,  ///< char[N]: a quoted string, NUL-terminated, truncated to N-1
+};
+
+/// An undefined symbol of the object: resolved at load against the running kernel.
+struct extern_spec {
+  std::string name;            ///< as declared ("bpf_task_acquire___v2" keeps its flavor)
+  std::string essential_name;  ///< the name without a "___flavor" suffix
+  extern_kind kind = extern_kind::unknown;
+  bool weak = false;           ///< __weak: absent from the kernel resolves to 0 instead of failing
+  std::uint32_t btf_id = 0;    ///< the VAR or FUNC in the object's BTF (0 for kind unknown)
+  /// The VAR's type or the FUNC's prototype, typedefs and modifiers skipped; 0 when typeless.
+  std::uint32_t type_id = 0;
+  // kconfig only: where the value lives in the .kconfig map and how it is encoded.
+  kconfig_value_type value_type = kconfig_value_type::none;
+  bool is_signed = false;
+  std::uint32_t size = 0;
+  std::uint32_t alignment = 0;
+  std::uint32_t offset = 0;
 };
 
 /// What an instruction refers to, recorded from the ELF relocations.
@@ -140,6 +178,10 @@ struct object_spec {
   std::vector<function_spec> functions;  ///< programs' entry functions and subprograms
   std::vector<map_spec> maps;
   std::vector<global_spec> globals;
+  /// Externs, in libbpf's order (kconfig before ksyms; kconfig by alignment descending, size
+  /// ascending, then name; ksyms by name), so an unresolved weak kfunc call is poisoned with
+  /// the same extern index libbpf would use. The .kconfig map (".kconfig") holds the kconfig ones.
+  std::vector<extern_spec> externs;
   /// The object's BTF with DATASEC sizes and variable offsets fixed up; absent without .BTF.
   std::optional<btf> types;
 
@@ -152,6 +194,7 @@ struct object_spec {
   const program_spec* find_program(std::string_view name) const noexcept;
   const map_spec* find_map(std::string_view name) const noexcept;
   const global_spec* find_global(std::string_view name) const noexcept;
+  const extern_spec* find_extern(std::string_view name) const noexcept;
   program_spec* find_program(std::string_view name) noexcept;
   map_spec* find_map(std::string_view name) noexcept;
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <cstdint>
 #include <vector>
 
 #include <ebpf/object_spec.hpp>
@@ -26,15 +27,49 @@ struct linked_program {
   std::vector<std::pair<std::string, std::size_t>> layout;
 };
 
-/// Names of the maps (including global-data maps) a program references, through all the
-/// subprograms it calls. Throws: like link_program for dangling references.
+/// Names of the maps (including global-data maps and ".kconfig") a program references, through
+/// all the subprograms it calls. Throws: like link_program for dangling references.
 std::set<std::string> maps_used_by(const object_spec& object, const program_spec& program);
 
-/// Links `program`. `map_fd(name)` returns the fd of the created map `name`.
+/// Names of the externs a program references, through all the subprograms it calls: only these
+/// need resolving to load it. Throws: like link_program for dangling references.
+std::set<std::string> externs_used_by(const object_spec& object, const program_spec& program);
+
+/// An extern resolved against a kernel (object::load resolves them; a test can make them up).
+struct extern_value {
+  bool resolved = false;
+  /// ksym_variable / ksym_function: the VAR / FUNC id in the kernel's BTF.
+  std::uint32_t btf_id = 0;
+  /// The kernel BTF object the id belongs to: 0 for vmlinux (module BTF is not supported yet).
+  std::int32_t btf_object_fd = 0;
+  /// ksym_typeless: the address from /proc/kallsyms.
+  std::uint64_t address = 0;
+  /// Why it is unresolved (used in link_program's error for a strong extern).
+  std::string unresolved_reason;
+};
+
+/// What linking needs from outside the object.
+struct link_inputs {
+  /// The fd of the created map `name` (global data and ".kconfig" included).
+  std::function<int(const std::string& map)> map_fd;
+  /// One value per object.externs entry (same order). Empty: externs are unresolved.
+  std::vector<extern_value> externs;
+};
+
+/// Links `program`: lays out its functions, and points map references at map fds, calls at their
+/// callees, and externs at their values:
+///   - a .kconfig extern reads the ".kconfig" map at its offset;
+///   - a typed __ksym variable becomes ld_imm64 BPF_PSEUDO_BTF_ID of its kernel BTF id;
+///   - a typeless __ksym becomes the 64-bit address;
+///   - a kfunc call becomes BPF_PSEUDO_KFUNC_CALL of its kernel BTF id;
+///   - unresolved weak externs read as 0, and an unresolved weak kfunc call is poisoned as libbpf
+///     does (a helper call of 2002000000 + the extern's index, rejected only if reachable).
 /// Throws: ebpf::error errc::relocation_failed (a call or callback that leads nowhere, a
-/// reference to a map the object does not define), errc::unknown_symbol (an extern that is not
-/// weak: .kconfig and __ksym externs are resolved by the CO-RE/extern support, not here), and
-/// errc::unsupported when the program carries CO-RE relocations.
+/// reference to a map the object does not define), errc::unknown_symbol (an unresolved extern
+/// that is not weak), and errc::unsupported when the program carries CO-RE relocations.
+linked_program link_program(const object_spec& object, const program_spec& program, const link_inputs& inputs);
+
+/// The same with map fds only: externs are unresolved (only weak ones link, as 0).
 linked_program link_program(const object_spec& object, const program_spec& program,
                             const std::function<int(const std::string& map)>& map_fd);
 

@@ -111,10 +111,10 @@ enum class read_state : std::uint8_t {
 /// Consumer side of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF): reads records the producer
 /// submitted, skips discarded ones, stops at one still being written.
 ///
-/// Reading and committing are separate: next()/read_batch() advance a private read position and
-/// hand out views into the ring; commit() publishes that position to the producer in one release
-/// store. A view stays valid until the position past it is committed (then the producer may
-/// overwrite it). Not thread-safe: one consumer per ring, one thread at a time.
+/// Reading and committing are separate: next()/read_batch()/drain() advance a private read
+/// position and hand out views into the ring; commit() publishes that position to the producer
+/// in one release store. A view stays valid until the position past it is committed (then the
+/// producer may overwrite it). Not thread-safe: one consumer per ring, one thread at a time.
 class ringbuf_consumer {
  public:
   /// A consumer over nothing (every read finds it empty).
@@ -130,43 +130,24 @@ class ringbuf_consumer {
   /// The next submitted record after the read position (skipping discarded ones), or nullopt
   /// (state() says why). The view is valid until that record is committed.
   std::optional<std::span<const std::byte>> next() noexcept {
-    for (;;) {
-      if (read_ == limit_ && !refresh()) return std::nullopt;
-      const std::uint64_t available = limit_ - read_;
-      const std::byte* header = data_ + (read_ & mask_);
-      if (available < header_size) return stop(read_state::corrupt);
-      // Pairs with the producer's xchg of the header in bpf_ringbuf_commit: the record's bytes
-      // are visible once its header says it is no longer busy.
-      const std::uint32_t len =
-          detail::load_acquire(reinterpret_cast<const std::uint32_t*>(header));
-      if (len & busy_bit) return stop(read_state::busy);
-      const std::uint32_t size = len & ~(busy_bit | discard_bit);
-      const std::uint64_t footprint = record_footprint(size);
-      // Bounds: available <= capacity (checked in refresh), so header + footprint ends inside
-      // the twice-mapped data span.
-      if (footprint > available) return stop(read_state::corrupt);
-      read_ += footprint;
-      if (len & discard_bit) {
-        ++discarded_;
-        continue;
-      }
-      ++records_;
-      bytes_ += size;
-      state_ = read_state::ready;
-      return std::span<const std::byte>(header + header_size, size);
-    }
+    std::optional<std::span<const std::byte>> result;
+    scan(1, [&](std::size_t, std::span<const std::byte> record) noexcept {
+      result = record;
+      return true;
+    });
+    return result;
   }
 
   /// Reads up to out.size() records into `out` without committing; returns how many. The views
   /// are valid until commit() (or the destruction of the memory).
   std::size_t read_batch(std::span<std::span<const std::byte>> out) noexcept {
-    std::size_t count = 0;
-    while (count < out.size()) {
-      auto record = next();
-      if (!record) break;
-      out[count++] = *record;
-    }
-    return count;
+    // By index from a base that never changes: a moving output pointer would live in memory
+    // (the lambda is passed by reference) and make each store wait for the previous one.
+    return scan(out.size(), [base = out.data()](std::size_t index,
+                                                std::span<const std::byte> record) noexcept {
+      base[index] = record;
+      return true;
+    });
   }
 
   /// Publishes the read position (one release store; nothing when it did not move): the
@@ -188,9 +169,10 @@ class ringbuf_consumer {
   bool prepare_wait() noexcept {
     commit();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (read_ == limit_ && !refresh()) return false;
-    if (limit_ - read_ < header_size) return true;  // corrupt: let the reader find out
-    const std::byte* header = data_ + (read_ & mask_);
+    cursor c(*this);
+    // A corrupt ring counts as ready: the reader must find out rather than sleep forever.
+    if (c.read == c.limit && !refresh(c)) return c.state == read_state::corrupt;
+    const std::byte* header = data_ + (c.read & mask_);
     return (detail::load_acquire(reinterpret_cast<const std::uint32_t*>(header)) & busy_bit) == 0;
   }
 
@@ -205,22 +187,28 @@ class ringbuf_consumer {
       ~committer() { self->commit(); }
     } guard{this};
     std::size_t count = 0;
-    while (count < max) {
-      auto record = next();
-      if (!record) break;
-      ++count;
-      if (!detail::invoke_and_continue(f, *record)) break;
-      if (count % 64 == 0) commit();
+    bool go_on = true;
+    while (go_on && count < max) {
+      const std::size_t chunk = max - count < 64 ? max - count : 64;
+      const std::size_t got = scan(chunk, [&](std::size_t, std::span<const std::byte> record) {
+        go_on = detail::invoke_and_continue(f, record);
+        return go_on;
+      });
+      count += got;
+      if (got < chunk) break;
+      commit();
     }
     return count;
   }
 
-  /// Why the last next() returned nothing (ready after a record).
+  /// Why the last read stopped: ready when it returned as many records as asked (more may
+  /// follow) or its callback stopped it; otherwise empty, busy or corrupt.
   read_state state() const noexcept { return state_; }
   /// The data capacity in bytes (0 for a default-constructed consumer).
   std::uint64_t capacity() const noexcept { return mask_ == 0 ? 0 : mask_ + 1; }
-  /// Position after the last record read, and the position last committed.
+  /// Position after the last record read.
   std::uint64_t read_position() const noexcept { return read_; }
+  /// The position last committed.
   std::uint64_t committed_position() const noexcept { return committed_; }
   /// The producer position now (acquire load).
   std::uint64_t producer_position() const noexcept {
@@ -228,33 +216,103 @@ class ringbuf_consumer {
   }
   /// Bytes produced but not yet read (records, headers, padding, discarded records).
   std::uint64_t unread_bytes() const noexcept { return producer_position() - read_; }
-  /// Records returned, their data bytes, and discarded records skipped, since construction.
+  /// Records returned since construction.
   std::uint64_t records() const noexcept { return records_; }
+  /// Data bytes of the records returned.
   std::uint64_t bytes() const noexcept { return bytes_; }
+  /// Discarded records skipped.
   std::uint64_t discarded() const noexcept { return discarded_; }
 
  private:
+  // The read state in locals for the length of one scan: every header load is an acquire,
+  // which would otherwise make the compiler reload and store each member around it. Written
+  // back on destruction, also when a callback throws.
+  struct cursor {
+    ringbuf_consumer& self;
+    std::uint64_t read;
+    std::uint64_t limit;
+    std::uint64_t records = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t discarded = 0;
+    read_state state = read_state::ready;
+    explicit cursor(ringbuf_consumer& owner) noexcept
+        : self(owner), read(owner.read_), limit(owner.limit_) {}
+    cursor(const cursor&) = delete;
+    cursor& operator=(const cursor&) = delete;
+    ~cursor() {
+      self.read_ = read;
+      self.limit_ = limit;
+      self.records_ += records;
+      self.bytes_ += bytes;
+      self.discarded_ += discarded;
+      self.state_ = state;
+    }
+  };
+
+  // Passes up to `max` records to sink(index, span) (which returns false to stop after the
+  // record); returns how many it passed.
+  template <class Sink>
+  std::size_t scan(std::size_t max, Sink&& sink) {
+    cursor c(*this);
+    const std::byte* const data = data_;
+    const std::uint64_t mask = mask_;
+    std::size_t count = 0;
+    while (count < max) {
+      if (c.read == c.limit && !refresh(c)) break;
+      const std::uint64_t available = c.limit - c.read;
+      // In bounds whatever the positions say: the read position is 8-aligned (the constructor
+      // checks the start, footprints are multiples of 8) and below a capacity, and the data is
+      // two capacities long. A producer position less than a header ahead is caught below, as
+      // every footprint is at least a header.
+      const std::byte* header = data + (c.read & mask);
+      // Pairs with the producer's xchg of the header in bpf_ringbuf_commit: the record's bytes
+      // are visible once its header says it is no longer busy.
+      const std::uint32_t len =
+          detail::load_acquire(reinterpret_cast<const std::uint32_t*>(header));
+      if (len & busy_bit) {
+        c.state = read_state::busy;
+        break;
+      }
+      const std::uint32_t size = len & ~(busy_bit | discard_bit);
+      const std::uint64_t footprint = record_footprint(size);
+      // Bounds: available <= capacity (checked in refresh), so the record ends inside the
+      // twice-mapped data span.
+      if (footprint > available) {
+        c.state = read_state::corrupt;
+        break;
+      }
+      c.read += footprint;
+      if (len & discard_bit) {
+        ++c.discarded;
+        continue;
+      }
+      ++c.records;
+      c.bytes += size;
+      if (!sink(count++, std::span<const std::byte>(header + header_size, size))) break;
+    }
+    return count;
+  }
+
   // Loads the producer position; false when there is nothing new (state empty or corrupt).
-  bool refresh() noexcept {
-    if (producer_pos_ == nullptr) return fail(read_state::empty);
+  bool refresh(cursor& c) const noexcept {
+    if (producer_pos_ == nullptr) {
+      c.state = read_state::empty;
+      return false;
+    }
     // Pairs with the producer's smp_store_release(&rb->producer_pos) in __bpf_ringbuf_reserve.
     const std::uint64_t producer = detail::load_acquire(producer_pos_);
-    if (producer == read_) return fail(read_state::empty);
+    if (producer == c.read) {
+      c.state = read_state::empty;
+      return false;
+    }
     // The producer never runs more than a capacity ahead of the committed position, and never
     // backwards; anything else is not a kernel's ring.
-    if (producer - committed_ > mask_ + 1 || producer - read_ > producer - committed_) {
-      return fail(read_state::corrupt);
+    if (producer - committed_ > mask_ + 1 || producer - c.read > producer - committed_) {
+      c.state = read_state::corrupt;
+      return false;
     }
-    limit_ = producer;
+    c.limit = producer;
     return true;
-  }
-  std::nullopt_t stop(read_state why) noexcept {
-    state_ = why;
-    return std::nullopt;
-  }
-  bool fail(read_state why) noexcept {
-    state_ = why;
-    return false;
   }
 
   std::uint64_t* consumer_pos_ = nullptr;
@@ -378,6 +436,7 @@ struct perf_record {
   /// The CPU whose ring the record came from.
   std::uint32_t cpu = 0;
 
+  /// True for a PERF_RECORD_LOST record.
   bool is_lost() const noexcept { return lost != 0; }
 };
 
@@ -481,7 +540,7 @@ class perf_ring {
   bool prepare_wait() noexcept {
     commit();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return read_ != limit_ || refresh();
+    return read_ != limit_ || refresh() || state_ == read_state::corrupt;
   }
 
   /// As ringbuf_consumer::drain, with f(const perf_record&).
@@ -502,17 +561,25 @@ class perf_ring {
     return count;
   }
 
+  /// Why the last next() returned nothing (ready after a record).
   read_state state() const noexcept { return state_; }
+  /// The CPU this ring belongs to (copied into every record).
   std::uint32_t cpu() const noexcept { return cpu_; }
+  /// The data size in bytes (0 for a default-constructed reader).
   std::uint64_t capacity() const noexcept { return data_ == nullptr ? 0 : mask_ + 1; }
+  /// Position after the last record read.
   std::uint64_t read_position() const noexcept { return read_; }
+  /// The position last committed (data_tail).
   std::uint64_t committed_position() const noexcept { return committed_; }
+  /// The kernel's data_head now (acquire load).
   std::uint64_t head_position() const noexcept {
     return data_head_ ? detail::load_acquire(data_head_) : 0;
   }
-  /// Samples returned, samples the kernel reported lost, and records of other types skipped.
+  /// Samples returned since construction.
   std::uint64_t samples() const noexcept { return samples_; }
+  /// Samples the kernel reported lost (the sum of the lost records returned).
   std::uint64_t lost() const noexcept { return lost_; }
+  /// Records of other types skipped.
   std::uint64_t skipped() const noexcept { return skipped_; }
 
  private:

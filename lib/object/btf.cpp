@@ -22,6 +22,7 @@
 #include <ebpf/btf.hpp>
 #include <ebpf/error.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <functional>
@@ -877,6 +878,113 @@ void btf::set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, 
                                             " is beyond its " + num(vlen) + " variables");
   }
   store_u32(p + type_record_size + index * secinfo_size + 4, offset);
+}
+
+void btf::sort_datasec_vars(std::uint32_t datasec_id) {
+  check_kind(datasec_id, btf_kind::datasec, btf_kind::datasec, "sort variables");
+  std::byte* p = bytes_.data() + type_offsets_[datasec_id];
+  const std::uint32_t vlen = vlen_of(load_u32(p + 4));
+  struct secinfo {
+    std::uint32_t type, offset, size;
+  };
+  std::vector<secinfo> entries(vlen);
+  std::memcpy(entries.data(), p + type_record_size, std::size_t{vlen} * secinfo_size);
+  std::sort(entries.begin(), entries.end(), [](const secinfo& a, const secinfo& b) {
+    return a.offset != b.offset ? a.offset < b.offset : a.type < b.type;
+  });
+  std::memcpy(p + type_record_size, entries.data(), std::size_t{vlen} * secinfo_size);
+}
+
+// ---- editing ---------------------------------------------------------------------------------
+
+void btf::names_changed() {
+  // The index maps names to ids; an edit may rename or add types, so start a fresh one (built on
+  // the next find(), as after parse()).
+  if (index_ || type_offsets_.size() > 128) index_ = std::make_unique<name_index>();
+}
+
+std::span<std::byte> btf::record(std::uint32_t id) {
+  if (id == 0 || id >= type_offsets_.size()) {
+    throw_error(errc::not_found, "BTF: type " + num(id) + ": no such type to edit");
+  }
+  const std::uint32_t info = load_u32(bytes_.data() + type_offsets_[id] + 4);
+  const auto size = type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
+  names_changed();
+  return std::span<std::byte>(bytes_.data() + type_offsets_[id], size);
+}
+
+std::uint32_t btf::name_offset(std::uint32_t id) const {
+  type(id);  // range check
+  return id == 0 ? 0 : load_u32(bytes_.data() + type_offsets_[id]);
+}
+
+// Lays the blob out again as header | types (+ extra_types) | strings (+ extra_string and its NUL),
+// whatever order and gaps the parsed blob had.
+void btf::rebuild(std::span<const std::byte> extra_types, std::string_view extra_string) {
+  std::uint32_t type_len = 0;
+  for (std::uint32_t id = 1; id < type_offsets_.size(); ++id) {
+    const std::uint32_t info = load_u32(bytes_.data() + type_offsets_[id] + 4);
+    type_len += type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
+  }
+  const auto extra_string_size = extra_string.empty() ? 0u : static_cast<std::uint32_t>(extra_string.size() + 1);
+  const auto new_type_len = type_len + static_cast<std::uint32_t>(extra_types.size());
+  const auto new_str_len = string_section_size_ + extra_string_size;
+  std::vector<std::byte> out(header_size + std::size_t{new_type_len} + new_str_len);
+  // Header: magic, version 1, flags 0, hdr_len 24, then the section offsets relative to its end.
+  const std::uint16_t magic = btf_magic;
+  std::memcpy(out.data(), &magic, 2);
+  out[2] = std::byte{1};
+  out[3] = std::byte{0};
+  store_u32(out.data() + 4, header_size);
+  store_u32(out.data() + 8, 0);
+  store_u32(out.data() + 12, new_type_len);
+  store_u32(out.data() + 16, new_type_len);
+  store_u32(out.data() + 20, new_str_len);
+  std::vector<std::uint32_t> offsets{0};
+  offsets.reserve(type_offsets_.size() + 1);
+  std::uint32_t at = header_size;
+  for (std::uint32_t id = 1; id < type_offsets_.size(); ++id) {
+    const std::uint32_t info = load_u32(bytes_.data() + type_offsets_[id] + 4);
+    const auto size = type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
+    std::memcpy(out.data() + at, bytes_.data() + type_offsets_[id], size);
+    offsets.push_back(at);
+    at += size;
+  }
+  if (!extra_types.empty()) {
+    std::memcpy(out.data() + at, extra_types.data(), extra_types.size());
+    offsets.push_back(at);
+    at += static_cast<std::uint32_t>(extra_types.size());
+  }
+  std::memcpy(out.data() + at, bytes_.data() + string_section_offset_, string_section_size_);
+  if (extra_string_size) std::memcpy(out.data() + at + string_section_size_, extra_string.data(), extra_string.size());
+  // (the vector is zero-initialised: the new string's NUL is already there)
+  bytes_ = std::move(out);
+  type_offsets_ = std::move(offsets);
+  type_section_offset_ = header_size;
+  string_section_offset_ = header_size + new_type_len;
+  string_section_size_ = new_str_len;
+  names_changed();
+}
+
+std::uint32_t btf::add_string(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos)
+    throw_error(errc::invalid_argument, "BTF: add string: the string contains a NUL byte");
+  if (text.empty()) return 0;  // offset 0 is the empty string
+  const std::uint32_t offset = string_section_size_;
+  rebuild({}, text);
+  return offset;
+}
+
+std::uint32_t btf::add_type(std::span<const std::byte> record) {
+  if (record.size() < type_record_size)
+    throw_error(errc::invalid_argument, "BTF: add type: a record needs at least " + num(type_record_size) + " bytes");
+  const std::uint32_t info = load_u32(record.data() + 4);
+  const std::int64_t tail = tail_size(kind_of(info), vlen_of(info));
+  if (tail < 0 || record.size() != type_record_size + static_cast<std::uint64_t>(tail))
+    throw_error(errc::invalid_argument, "BTF: add type: the record's size does not match its kind and vlen");
+  const auto id = static_cast<std::uint32_t>(type_offsets_.size());
+  rebuild(record, {});
+  return id;
 }
 
 }  // namespace ebpf

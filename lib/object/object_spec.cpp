@@ -12,6 +12,7 @@
 #include <ebpf/object_spec.hpp>
 
 #include "elf_reader.hpp"
+#include "externs.hpp"
 
 #include <elf.h>
 
@@ -71,6 +72,7 @@ class parser {
     read_data_sections();
     read_btf_maps();
     read_legacy_maps();
+    read_externs();
     read_relocations();
     assign_btf_ext();
     read_programs();
@@ -227,6 +229,19 @@ class parser {
       data_section_maps_.emplace_back(section.index, spec_.maps.size());
       spec_.maps.push_back(std::move(map));
     }
+  }
+
+  // Undefined global symbols (libbpf's sym_is_extern): __kconfig and __ksym declarations.
+  void read_externs() {
+    std::vector<detail::extern_symbol> symbols;
+    for (const auto& symbol : elf_.symbols()) {
+      if (symbol.section_index != SHN_UNDEF || symbol.name.empty() || symbol.type != STT_NOTYPE) continue;
+      if (symbol.binding != STB_GLOBAL && symbol.binding != STB_WEAK) continue;
+      symbols.push_back({symbol.name, symbol.binding == STB_WEAK});
+    }
+    auto layout = detail::lay_out_externs(symbols, spec_.types ? &*spec_.types : nullptr, elf_.subject());
+    spec_.externs = std::move(layout.externs);
+    if (layout.kconfig_map) spec_.maps.push_back(std::move(*layout.kconfig_map));
   }
 
   // `int (*name)[N]` as written by __uint(name, N): pointer to an array of N elements.
@@ -714,6 +729,7 @@ class parser {
         }
         if (match) types.set_datasec_var_offset(id, i, static_cast<std::uint32_t>(match->value));
       }
+      types.sort_datasec_vars(id);
     }
   }
 
@@ -776,6 +792,12 @@ map_spec* object_spec::find_map(std::string_view name) noexcept {
 const global_spec* object_spec::find_global(std::string_view name) const noexcept {
   for (const auto& global : globals)
     if (global.name == name) return &global;
+  return nullptr;
+}
+
+const extern_spec* object_spec::find_extern(std::string_view name) const noexcept {
+  for (const auto& spec : externs)
+    if (spec.name == name) return &spec;
   return nullptr;
 }
 

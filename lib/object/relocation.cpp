@@ -12,6 +12,9 @@ namespace {
 constexpr std::uint8_t pseudo_map_fd = 1;     // BPF_PSEUDO_MAP_FD
 constexpr std::uint8_t pseudo_map_value = 2;  // BPF_PSEUDO_MAP_VALUE
 constexpr std::uint8_t pseudo_func = 4;       // BPF_PSEUDO_FUNC
+constexpr std::uint8_t pseudo_btf_id = 3;     // BPF_PSEUDO_BTF_ID (ld_imm64 of a kernel variable)
+constexpr std::uint8_t pseudo_kfunc_call = 2;  // BPF_PSEUDO_KFUNC_CALL
+constexpr std::uint32_t poison_kfunc_base = 2002000000;  // libbpf's POISON_CALL_KFUNC_BASE
 
 std::string subject(const object_spec& object, const program_spec& program) {
   return "object '" + object.name + "': program '" + program.name + "'";
@@ -109,6 +112,71 @@ std::vector<std::size_t> layout_of(const object_spec& object, const program_spec
   return order;
 }
 
+// Points instruction `at` (a call or the first half of an ld_imm64) at extern `relocation.symbol`;
+// the facts are libbpf's (bpf_object__relocate_data, RELO_EXTERN_LD64 / RELO_EXTERN_CALL).
+void link_extern(const object_spec& object, const link_inputs& inputs, const relocation_spec& relocation,
+                 std::vector<instruction>& instructions, std::size_t at, const std::string& where) {
+  auto& insn = instructions[at];
+  const bool is_call = insn.code == 0x85;
+  const extern_spec* spec = nullptr;
+  std::size_t index = 0;
+  for (; index < object.externs.size(); ++index)
+    if (object.externs[index].name == relocation.symbol) {
+      spec = &object.externs[index];
+      break;
+    }
+  const extern_value* value = spec && index < inputs.externs.size() ? &inputs.externs[index] : nullptr;
+  const bool resolved = value && value->resolved;
+  const bool weak = spec ? spec->weak : relocation.weak;
+  auto set_imm64 = [&](std::uint64_t v) {
+    insn.imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
+    instructions[at + 1].imm = static_cast<std::int32_t>(static_cast<std::uint32_t>(v >> 32));
+  };
+
+  if (spec && spec->kind == extern_kind::kconfig) {
+    if (is_call) throw_error(errc::relocation_failed, where + ": a .kconfig extern cannot be called");
+    if (!object.find_map(".kconfig"))
+      throw_error(errc::relocation_failed, where + ": the object has no .kconfig map for extern '" + spec->name + "'");
+    // Unset weak values are zeros in the map: the reference is the same either way.
+    insn.set_src(pseudo_map_value);
+    insn.imm = inputs.map_fd(".kconfig");
+    instructions[at + 1].imm = static_cast<std::int32_t>(spec->offset);
+    return;
+  }
+  if (!resolved && !weak) {
+    std::string why = !spec || spec->kind == extern_kind::unknown
+                          ? "no BTF describes it (compile with -g), so it cannot be resolved"
+                          : value && !value->unresolved_reason.empty() ? value->unresolved_reason
+                                                                        : "not resolved against the kernel (load it with object::load)";
+    throw_error(errc::unknown_symbol, where + ": extern '" + relocation.symbol + "': " + why);
+  }
+  if (is_call) {
+    if (!spec || spec->kind != extern_kind::ksym_function)
+      throw_error(errc::relocation_failed, where + ": extern '" + relocation.symbol + "' is called but is not a __ksym function");
+    if (resolved) {
+      insn.set_src(pseudo_kfunc_call);
+      insn.imm = static_cast<std::int32_t>(value->btf_id);
+      insn.offset = 0;  // fd_array index of module BTF: 0 for vmlinux
+    } else {
+      // libbpf's poison_kfunc_call: an invalid helper call the verifier rejects only if reachable
+      // (a weak kfunc guarded by bpf_ksym_exists() is dead code on kernels without it).
+      insn.code = 0x85;
+      insn.registers = 0;
+      insn.offset = 0;
+      insn.imm = static_cast<std::int32_t>(poison_kfunc_base + index);
+    }
+    return;
+  }
+  if (insn.code != 0x18) throw_error(errc::relocation_failed, where + ": an extern must be used by ld_imm64 or a call");
+  if (resolved && spec && (spec->kind == extern_kind::ksym_variable || spec->kind == extern_kind::ksym_function)) {
+    insn.set_src(pseudo_btf_id);
+    insn.imm = static_cast<std::int32_t>(value->btf_id);
+    instructions[at + 1].imm = value->btf_object_fd;
+    return;
+  }
+  set_imm64(resolved ? value->address : 0);  // typeless ksym, or unresolved weak: 0
+}
+
 }  // namespace
 
 std::set<std::string> maps_used_by(const object_spec& object, const program_spec& program) {
@@ -116,6 +184,10 @@ std::set<std::string> maps_used_by(const object_spec& object, const program_spec
   for (std::size_t index : layout_of(object, program, function_starts(object)))
     for (const auto& relocation : object.functions[index].relocations)
       if (relocation.kind == relocation_kind::map_fd || relocation.kind == relocation_kind::map_value) used.insert(relocation.symbol);
+  for (const auto& name : externs_used_by(object, program)) {
+    const extern_spec* spec = object.find_extern(name);
+    if (spec && spec->kind == extern_kind::kconfig) used.insert(".kconfig");
+  }
   // Maps referenced only through another map's `values` (map-in-map, prog arrays) are needed too.
   for (bool grew = true; grew;) {
     grew = false;
@@ -127,8 +199,23 @@ std::set<std::string> maps_used_by(const object_spec& object, const program_spec
   return used;
 }
 
+std::set<std::string> externs_used_by(const object_spec& object, const program_spec& program) {
+  std::set<std::string> used;
+  for (std::size_t index : layout_of(object, program, function_starts(object)))
+    for (const auto& relocation : object.functions[index].relocations)
+      if (relocation.kind == relocation_kind::extern_symbol) used.insert(relocation.symbol);
+  return used;
+}
+
 linked_program link_program(const object_spec& object, const program_spec& program,
                             const std::function<int(const std::string& map)>& map_fd) {
+  link_inputs inputs;
+  inputs.map_fd = map_fd;
+  return link_program(object, program, inputs);
+}
+
+linked_program link_program(const object_spec& object, const program_spec& program, const link_inputs& inputs) {
+  const auto& map_fd = inputs.map_fd;
   const std::string where = subject(object, program);
   if (program.function >= object.functions.size())
     throw_error(errc::invalid_argument, where + ": function index out of range");
@@ -192,14 +279,8 @@ linked_program link_program(const object_spec& object, const program_spec& progr
           break;
         }
         case relocation_kind::extern_symbol:
-          if (relocation.weak && insn.code == 0x18) {
-            // An absent weak extern reads as 0 (libbpf's behaviour for unresolved weak externs).
-            insn.imm = 0;
-            linked.instructions[at + 1].imm = 0;
-            break;
-          }
-          throw_error(errc::unknown_symbol, reloc_where + ": extern '" + relocation.symbol +
-                                                "' cannot be resolved: .kconfig and __ksym externs are not supported by this version");
+          link_extern(object, inputs, relocation, linked.instructions, at, reloc_where);
+          break;
       }
     }
   }

@@ -210,6 +210,13 @@ enum libbpf_pin_type {
 	LIBBPF_PIN_NONE,
 	LIBBPF_PIN_BY_NAME, /* pin under /sys/fs/bpf/<map name> (or the loader's pin root) */
 };
+/* The type of a `__kconfig` extern that takes a y/n/m config value (`extern enum libbpf_tristate
+   CONFIG_FOO __kconfig;`). The name is what the loader recognises, as with libbpf. */
+enum libbpf_tristate {
+	TRI_NO = 0,
+	TRI_YES = 1,
+	TRI_MODULE = 2,
+};
 #endif
 
 /* ---------------------------------------------------------------------------------------------
