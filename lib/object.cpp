@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 
 namespace ebpf {
@@ -86,6 +87,32 @@ void object::set_autoload(std::string_view program, bool autoload) {
 
 namespace {
 
+// Map types whose kernel ops refuse a key/value BTF description (map_check_no_btf: -ENOTSUPP,
+// kernel/bpf/syscall.c), even when the source declared the key and value with __type: created
+// without it, as libbpf does (bpf_object__create_map). Prog arrays refuse it too; libbpf lacks
+// them in its list and relies on its retry, which load() also does.
+bool refuses_btf(map_type type) {
+  switch (type) {
+    case map_type::perf_event_array:
+    case map_type::cgroup_array:
+    case map_type::stack_trace:
+    case map_type::array_of_maps:
+    case map_type::hash_of_maps:
+    case map_type::devmap:
+    case map_type::devmap_hash:
+    case map_type::cpumap:
+    case map_type::xskmap:
+    case map_type::sockmap:
+    case map_type::sockhash:
+    case map_type::queue:
+    case map_type::stack:
+    case map_type::arena:
+      return true;
+    default:
+      return false;
+  }
+}
+
 map_create_spec create_spec_of(const object_spec& object, const map_spec& spec, int btf_fd) {
   map_create_spec create;
   create.name = object.kernel_map_name(spec);
@@ -104,7 +131,7 @@ map_create_spec create_spec_of(const object_spec& object, const map_spec& spec, 
   if (spec.numa_node) create.numa_node = spec.numa_node;
   create.key_type_name = spec.key_type_name;
   create.value_type_name = spec.value_type_name;
-  if (btf_fd >= 0 && spec.btf_value_type_id) {
+  if (btf_fd >= 0 && spec.btf_value_type_id && !refuses_btf(spec.type)) {
     create.btf_fd = btf_fd;
     create.btf_key_type_id = spec.btf_key_type_id;
     create.btf_value_type_id = spec.btf_value_type_id;
@@ -150,6 +177,22 @@ std::uint32_t attach_btf_id_for(const program_spec& program, const std::string& 
   return *id;
 }
 
+// The CO-RE result behind instruction `at` of a linked program, if it was poisoned there.
+const core_relocation_result* poisoned_core_relocation(const object_spec& spec, const core_plan& plan,
+                                                       const linked_program& linked, std::uint32_t at) {
+  for (std::size_t i = 0; i < linked.layout.size(); ++i) {
+    const auto& [name, start] = linked.layout[i];
+    const std::size_t end = i + 1 < linked.layout.size() ? linked.layout[i + 1].second : linked.instructions.size();
+    if (at < start || at >= end) continue;
+    for (std::size_t f = 0; f < spec.functions.size() && f < plan.by_function.size(); ++f) {
+      if (spec.functions[f].name != name) continue;
+      for (const auto& result : plan.by_function[f])
+        if (result.poisoned && result.instruction == at - start) return &result;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void object::load(const load_options& options) {
@@ -185,6 +228,28 @@ void object::load(const load_options& options) {
     wanted_externs.insert(used.begin(), used.end());
   }
   detail::resolved_externs externs = detail::resolve_externs(spec_, wanted_externs, options.kconfig, subject);
+
+  // CO-RE: every relocation of the programs being loaded, resolved against the running kernel's
+  // BTF (or options.target_btf) in one pass, before anything is created in the kernel.
+  std::optional<core_plan> core;
+  bool has_core = false;
+  for (const auto& function : spec_.functions) has_core = has_core || !function.core_relocations.empty();
+  if (has_core) {
+    std::optional<btf> custom_target;
+    std::shared_ptr<const core_target_index> index;
+    if (!options.target_btf.empty()) {
+      custom_target = read_btf_file(options.target_btf);
+      index = std::make_shared<core_target_index>(*custom_target);
+    } else {
+      index = kernel_core_index();
+    }
+    core_candidate_cache cache(index);
+    try {
+      core = plan_core_relocations(spec_, cache, programs);
+    } catch (const error& e) {
+      throw error(e.code(), std::string(e.what()).rfind("object '", 0) == 0 ? e.what() : subject + ": " + e.what());
+    }
+  }
 
   // The object's BTF, so maps and programs carry their types (func_info, line_info, pretty
   // printing). A kernel that rejects it only costs us those extras, except for maps that need it.
@@ -232,14 +297,19 @@ void object::load(const load_options& options) {
     try {
       created = ebpf::map::create(create);
     } catch (const error& e) {
-      // Some kernels reject a map's BTF description while accepting the map: retry without it,
+      // Some kernels reject a map's BTF description while accepting the map (EINVAL for a type
+      // they cannot check, ENOTSUPP from map_check_no_btf): retry without it, whatever the errno,
       // as libbpf does, unless the map type cannot work without BTF.
-      if (create.btf_fd < 0 || needs_btf(spec.type) || e.code() != std::error_code(EINVAL, std::system_category())) {
+      if (create.btf_fd < 0 || needs_btf(spec.type)) {
         throw error(e.code(), subject + ": " + e.what());
       }
       create.btf_fd = -1;
       create.btf_key_type_id = create.btf_value_type_id = 0;
-      created = ebpf::map::create(create);
+      try {
+        created = ebpf::map::create(create);
+      } catch (const error& again) {
+        throw error(again.code(), subject + ": " + again.what());
+      }
     }
     const std::vector<std::byte>& initial = spec.origin == map_origin::kconfig ? externs.kconfig : spec.initial_data;
     if (spec.is_global_data() && !initial.empty()) {
@@ -264,11 +334,13 @@ void object::load(const load_options& options) {
     const std::string program_subject = subject + ": program '" + program->name + "'";
     program_status status;
     status.name = program->name;
+    linked_program linked;
     try {
       link_inputs inputs;
       inputs.map_fd = map_fd;
       inputs.externs = externs.values;
-      linked_program linked = link_program(spec_, *program, inputs);
+      inputs.core = core ? &*core : nullptr;
+      linked = link_program(spec_, *program, inputs);
       program_load_spec load;
       load.name = program->name;
       load.type = program->kind.type;
@@ -295,8 +367,17 @@ void object::load(const load_options& options) {
       loaded.set_section(program->kind);
       status.loaded = true;
       state->programs.emplace(program->name, std::move(loaded));
-    } catch (const verifier_error& e) {
-      if (!options.keep_going) throw;
+    } catch (const verifier_error& rejected) {
+      // A reachable poisoned CO-RE relocation: say which one, and why it could not be resolved.
+      verifier_error e = rejected;
+      if (core) {
+        if (auto poisoned = core_poison_instruction(rejected.log())) {
+          if (const auto* result = poisoned_core_relocation(spec_, *core, linked, *poisoned))
+            e = verifier_error(rejected.code().value(), program_subject + ": " + describe(*result) + " (" + result->reason + ")",
+                               rejected.log());
+        }
+      }
+      if (!options.keep_going) throw e;
       status.error = e.what();
       status.verifier_log = e.log();
     } catch (const error& e) {

@@ -119,6 +119,20 @@ std::uint32_t program::id() const { return info().id; }
 
 void program::pin(const std::string& path) const { sys::obj_pin(fd_.get(), path, subject_); }
 
+std::size_t program::read_stream(program_stream stream, std::span<std::byte> buffer) const {
+  return sys::prog_stream_read(fd(), static_cast<std::uint32_t>(stream), buffer, "program '" + name_ + "'");
+}
+
+std::string program::read_stream(program_stream stream) const {
+  std::string text;
+  std::byte chunk[4096];
+  for (;;) {
+    const std::size_t got = read_stream(stream, chunk);
+    if (got == 0) return text;
+    text.append(reinterpret_cast<const char*>(chunk), got);
+  }
+}
+
 test_run_result program::test_run(const test_run_options& options) const {
   if (type_ == program_type::syscall) {
     // BPF_PROG_TYPE_SYSCALL runs once, takes no packet and no ctx_out: the kernel writes the

@@ -24,11 +24,28 @@ struct load_command {
 /// every requested program loaded.
 int object_load(const load_command& command);
 
+struct core_command {
+  std::string file;
+  std::string btf;  ///< target BTF file; empty: the running kernel's
+  bool json = false;
+};
+/// `ebpfpp object core FILE.o [--btf FILE]`: a dry run of the object's CO-RE relocations against
+/// a target BTF: per relocation, the local and target values. Exit status 1 when one is poisoned.
+int object_core(const core_command& command);
+
 /// `ebpfpp prog list`: every program in the kernel.
 int prog_list(bool json);
 /// `ebpfpp map list`: every map in the kernel.
 int map_list(bool json);
 /// `ebpfpp map dump ID|PATH`: every entry of a map.
 int map_dump(const std::string& target, bool json);
+
+struct btf_dump_command {
+  std::string file = "/sys/kernel/btf/vmlinux";  ///< raw BTF or an ELF object with .BTF
+  std::string format = "c";                      ///< "c" or "raw"
+};
+/// `ebpfpp btf dump [--format c|raw] [FILE]`: the types of FILE as a C header (vmlinux.h) or
+/// as bpftool's raw text.
+int btf_dump(const btf_dump_command& command);
 
 }  // namespace ebpf::cli

@@ -1,5 +1,5 @@
 // ebpfpp: the command-line tool. Inspects eBPF objects, loads them (optionally pinning what it
-// loaded), and lists what is in the kernel. Usage is documented in the --help texts below.
+// loaded), lists what is in the kernel, and dumps BTF (vmlinux.h). Usage is documented in the --help texts below.
 //
 // Exit status: 0 on success; 1 when a command fails (the message goes to stderr as
 // "ebpfpp: <what>") or, for `object load`, when a requested program did not load; 2 for usage
@@ -25,12 +25,13 @@ const char* const json_help = "print JSON instead of text (the field names are a
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ebpfpp: inspect and load eBPF objects, list programs and maps in the kernel.", "ebpfpp"};
+  CLI::App app{"ebpfpp: inspect and load eBPF objects, list programs and maps in the kernel, dump BTF.",
+               "ebpfpp"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ebpfpp " EBPFPP_VERSION);
   app.footer(
-      "Commands other than `object inspect` talk to the kernel and need root (or CAP_BPF and\n"
-      "CAP_SYS_ADMIN). Run `ebpfpp <command> --help` for each command's options.\n"
+      "Commands other than `object inspect` and `btf dump` talk to the kernel and need root (or\n"
+      "CAP_BPF and CAP_SYS_ADMIN). Run `ebpfpp <command> --help` for each command's options.\n"
       "Exit status: 0 on success, 1 on failure (message on stderr), 2 for usage errors.");
 
   // ---- object ---------------------------------------------------------------------------------
@@ -83,6 +84,24 @@ int main(int argc, char** argv) {
                      "\"key_size\", \"value_size\", \"max_entries\", \"pinned\"}]}; id, tag and xlated_len "
                      "are null for a failed program, error is null for a loaded one");
 
+  ebpf::cli::core_command core_args;
+  auto* core = object->add_subcommand(
+      "core",
+      "a dry run of the object's CO-RE relocations against a target BTF (the running kernel's "
+      "/sys/kernel/btf/vmlinux unless --btf is given), without loading anything: per relocation, "
+      "the function, instruction, kind, local type and access (e.g. task_struct.pid), the value "
+      "clang compiled (local) and the value for the target, and whether it resolved, is absent "
+      "(exists kinds: 0) or is poisoned. Exit status 1 if any relocation is poisoned (its "
+      "instruction would make the verifier reject the program if reached). Needs no privileges.");
+  core->add_option("file", core_args.file, "the object file")->required()->type_name("FILE.o");
+  core->add_option("--btf", core_args.btf, "the target BTF: raw BTF (e.g. from btfhub) or a .bpf.o")
+      ->type_name("FILE");
+  core->add_flag("--json", core_args.json,
+                 std::string(json_help) +
+                     ": {\"object\", \"target\", \"relocations\": [{\"function\", \"instruction\", "
+                     "\"kind\", \"local_type\", \"access\", \"local_value\", \"target_value\", "
+                     "\"target_type_id\", \"candidates\", \"poisoned\", \"reason\"}]}");
+
   // ---- prog -----------------------------------------------------------------------------------
   auto* prog = app.add_subcommand("prog", "programs in the kernel");
   prog->require_subcommand(1);
@@ -119,6 +138,27 @@ int main(int argc, char** argv) {
                          "\"entries\": [{\"key\", \"value\"} or, per-CPU, {\"key\", \"values\": [{\"cpu\", "
                          "\"value\"}]} or {\"key\", \"error\"}]}");
 
+  // ---- btf ------------------------------------------------------------------------------------
+  auto* btf = app.add_subcommand("btf", "BPF Type Format: the kernel's types or an object's");
+  btf->require_subcommand(1);
+  ebpf::cli::btf_dump_command btf_dump_args;
+  auto* btf_dump = btf->add_subcommand(
+      "dump",
+      "print the types of FILE. --format c (the default) writes a C header that compiles, with "
+      "every struct, union, enum and typedef in dependency order: for the kernel's BTF this is "
+      "the vmlinux.h an eBPF program includes (`ebpfpp btf dump > vmlinux.h`, like `bpftool btf "
+      "dump file /sys/kernel/btf/vmlinux format c`), including extern declarations of the "
+      "kernel's kfuncs. --format raw prints one record per type with its members, in bpftool's "
+      "raw format. Needs no privileges: /sys/kernel/btf/vmlinux is world-readable.");
+  btf_dump->add_option("file", btf_dump_args.file,
+                       "raw BTF (/sys/kernel/btf/vmlinux, the default) or a compiled object (.bpf.o) "
+                       "whose .BTF section is dumped (its DATASEC sizes and offsets as the loader fixes "
+                       "them up; clang leaves them 0). Module BTF (/sys/kernel/btf/<module>) is not "
+                       "supported: it extends vmlinux's")
+      ->type_name("FILE");
+  btf_dump->add_option("--format", btf_dump_args.format, "c: a C header; raw: one record per type")
+      ->check(CLI::IsMember({"c", "raw"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -131,9 +171,11 @@ int main(int argc, char** argv) {
   try {
     if (inspect->parsed()) return ebpf::cli::object_inspect(inspect_args);
     if (load->parsed()) return ebpf::cli::object_load(load_args);
+    if (core->parsed()) return ebpf::cli::object_core(core_args);
     if (prog_list->parsed()) return ebpf::cli::prog_list(prog_list_json);
     if (map_list->parsed()) return ebpf::cli::map_list(map_list_json);
     if (map_dump->parsed()) return ebpf::cli::map_dump(dump_target, map_dump_json);
+    if (btf_dump->parsed()) return ebpf::cli::btf_dump(btf_dump_args);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "ebpfpp: {}\n", e.what());

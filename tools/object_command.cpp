@@ -3,7 +3,9 @@
 #include "output.hpp"
 
 #include <ebpf/error.hpp>
+#include <ebpf/kernel_btf.hpp>
 #include <ebpf/object.hpp>
+#include <ebpf/relocation.hpp>
 
 #include <fmt/core.h>
 
@@ -16,6 +18,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <system_error>
 
@@ -405,6 +409,68 @@ int object_load(const load_command& command) {
   fmt::print(stderr, "ebpfpp: object '{}': {} of {} programs failed to load: {}\n", spec.name, programs.size() - loaded,
              programs.size(), failed);
   return 1;
+}
+
+}  // namespace ebpf::cli
+
+namespace ebpf::cli {
+
+int object_core(const core_command& command) {
+  auto object = ebpf::object::open(command.file);
+  const object_spec& spec = object.spec();
+  std::optional<btf> custom;
+  std::shared_ptr<const core_target_index> index;
+  if (!command.btf.empty()) {
+    custom = read_btf_file(command.btf);
+    index = std::make_shared<core_target_index>(*custom);
+  } else {
+    index = kernel_core_index();
+  }
+  core_candidate_cache cache(index);
+  const core_plan plan = plan_core_relocations(spec, cache);
+  const std::string target = command.btf.empty() ? "/sys/kernel/btf/vmlinux" : command.btf;
+  bool poisoned = false;
+  json rows = json::array();
+  for (std::size_t f = 0; f < plan.by_function.size(); ++f) {
+    for (const auto& result : plan.by_function[f]) {
+      poisoned = poisoned || result.poisoned;
+      std::string access = result.local_access.empty() ? result.access_string : result.local_access;
+      if (command.json) {
+        rows.push_back({{"function", spec.functions[f].name},
+                        {"instruction", result.instruction},
+                        {"kind", std::string(ebpf::to_string(result.kind))},
+                        {"local_type", result.local_type_name},
+                        {"access", access},
+                        {"local_value", result.local_value},
+                        {"target_value", result.target_value},
+                        {"target_type_id", result.target_type_id},
+                        {"candidates", result.candidates},
+                        {"poisoned", result.poisoned},
+                        {"reason", result.reason}});
+      } else {
+        rows.push_back({spec.functions[f].name, result.instruction, std::string(ebpf::to_string(result.kind)),
+                        result.local_type_name, access, result.local_value,
+                        result.poisoned ? std::string("poisoned") : std::to_string(result.target_value)});
+      }
+    }
+  }
+  if (command.json) {
+    print_json({{"object", spec.name}, {"target", target}, {"relocations", rows}});
+  } else {
+    fmt::print("object '{}': {} CO-RE relocations against {}\n\n", spec.name, rows.size(), target);
+    fmt::print("{:<24} {:>6}  {:<15} {:<24} {:<36} {:>10} {:>10}\n", "FUNCTION", "INSN", "KIND", "TYPE", "ACCESS",
+               "LOCAL", "TARGET");
+    for (const auto& row : rows)
+      fmt::print("{:<24} {:>6}  {:<15} {:<24} {:<36} {:>10} {:>10}\n", row[0].get<std::string>(), row[1].get<std::uint32_t>(),
+                 row[2].get<std::string>(), row[3].get<std::string>(), row[4].get<std::string>(),
+                 row[5].get<std::uint64_t>(), row[6].get<std::string>());
+    if (poisoned) {
+      fmt::print("\npoisoned:\n");
+      for (const auto* result : plan.all())
+        if (result->poisoned) fmt::print("  {}: {}\n", describe(*result), result->reason);
+    }
+  }
+  return poisoned ? 1 : 0;
 }
 
 }  // namespace ebpf::cli

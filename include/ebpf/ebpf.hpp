@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ebpf/btf.hpp>
+#include <ebpf/btf_dump.hpp>
 #include <ebpf/core.hpp>
 #include <ebpf/error.hpp>
 #include <ebpf/kconfig.hpp>

@@ -48,6 +48,10 @@ struct load_options {
   /// over the running kernel's config (/boot/config-$(uname -r), else /proc/config.gz), which is
   /// then read only for values these lines lack. For kernels without either file.
   std::string kconfig;
+  /// A BTF file (raw BTF, e.g. from btfhub, or a .bpf.o with a .BTF section) to resolve CO-RE
+  /// relocations against instead of the running kernel's /sys/kernel/btf/vmlinux, for kernels
+  /// built without BTF. Empty: the running kernel's.
+  std::string target_btf;
 };
 
 /// The outcome of loading one program.

@@ -33,9 +33,11 @@ struct perf_buffer_options {
   /// Wake the reader every this many samples (perf_event_attr.wakeup_events). 1 wakes on every
   /// sample: lowest latency, one interrupt each. Ignored when watermark_bytes is set.
   std::uint32_t wakeup_events = 1;
-  /// When not 0: wake the reader when a ring holds at least this many bytes instead
-  /// (perf_event_attr.watermark + wakeup_watermark): fewer wakeups under load, but records
-  /// below the watermark wait until consume() is called (e.g. on a timer) or more arrive.
+  /// When not 0: wake the reader each time another this many bytes were written to a ring since
+  /// its last wakeup (perf_event_attr.watermark + wakeup_watermark; the kernel counts written,
+  /// not unread, bytes: __perf_output_begin), instead of per sample: fewer wakeups under load,
+  /// but the last records below the watermark wait until consume() is called (e.g. on a timer)
+  /// or more arrive.
   std::uint32_t watermark_bytes = 0;
 };
 

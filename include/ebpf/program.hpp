@@ -92,6 +92,10 @@ struct program_info {
   std::string tag_string() const;
 };
 
+/// A program's output streams (enum bpf_stream_id, kernel 6.17): what it writes with
+/// bpf_stream_printk(BPF_STDOUT / BPF_STDERR, ...) from <ebpfpp/bpf.h>.
+enum class program_stream : std::uint32_t { out = 1, err = 2 };
+
 /// Options for program::test_run (BPF_PROG_TEST_RUN).
 struct test_run_options {
   /// The input packet (networking programs). Empty for raw_tracepoint / syscall programs.
@@ -188,6 +192,17 @@ class program {
   /// Throws: ebpf::error "program '<name>': test run: ..." (ENOTSUPP/EINVAL for types without
   /// test-run support).
   test_run_result test_run(const test_run_options& options = {}) const;
+
+  /// Moves up to buffer.size() pending bytes of the program's output stream into `buffer` (what
+  /// it wrote with bpf_stream_printk(), or the kernel's own reports on BPF_STDERR, e.g. a may_goto
+  /// timeout or an arena fault) and returns how many; 0 when nothing is pending. Reading
+  /// consumes: each byte is returned once. Streams have no readiness fd: poll (see
+  /// ebpf::async::stream_reader for a timer-driven reader).
+  /// Kernel: 6.17 (BPF_PROG_STREAM_READ_BY_FD). Throws: ebpf::error "program '<name>': read
+  /// stream ...: <errno>" (EINVAL on kernels without streams or for a bad stream id).
+  std::size_t read_stream(program_stream stream, std::span<std::byte> buffer) const;
+  /// Everything pending on `stream` (reads until the kernel returns 0). Throws: as above.
+  std::string read_stream(program_stream stream) const;
 
   // ---- Attaching. Each returns an ebpf::link that detaches when destroyed. -----------------
 

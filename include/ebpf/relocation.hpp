@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include <ebpf/core.hpp>
 #include <ebpf/object_spec.hpp>
 
 namespace ebpf {
@@ -48,12 +49,32 @@ struct extern_value {
   std::string unresolved_reason;
 };
 
+/// The CO-RE relocations of a whole object resolved against one target BTF: per function
+/// (indexed like object_spec::functions), the results in the function's .BTF.ext order.
+struct core_plan {
+  std::vector<std::vector<core_relocation_result>> by_function;
+  /// Every result, function by function (the dry-run report).
+  std::vector<const core_relocation_result*> all() const;
+};
+
+/// Resolves every CO-RE relocation of `object` against `target`, in .BTF.ext order through one
+/// candidate cache (libbpf's order, which its candidate narrowing depends on). Pure: the target
+/// BTF comes in as data (the running kernel's, a btfhub file, or any BTF in tests).
+/// Throws: errc::invalid_object when the object has CO-RE relocations but no BTF;
+/// compute_core_relocation's errors (ambiguity, malformed records), with the object and function
+/// named.
+/// `programs`: only the functions these programs use (empty: every function).
+core_plan plan_core_relocations(const object_spec& object, core_candidate_cache& cache,
+                                const std::vector<const program_spec*>& programs = {});
+
 /// What linking needs from outside the object.
 struct link_inputs {
   /// The fd of the created map `name` (global data and ".kconfig" included).
   std::function<int(const std::string& map)> map_fd;
   /// One value per object.externs entry (same order). Empty: externs are unresolved.
   std::vector<extern_value> externs;
+  /// CO-RE results (plan_core_relocations); null: a program with CO-RE relocations cannot link.
+  const core_plan* core = nullptr;
 };
 
 /// Links `program`: lays out its functions, and points map references at map fds, calls at their
@@ -64,9 +85,11 @@ struct link_inputs {
 ///   - a kfunc call becomes BPF_PSEUDO_KFUNC_CALL of its kernel BTF id;
 ///   - unresolved weak externs read as 0, and an unresolved weak kfunc call is poisoned as libbpf
 ///     does (a helper call of 2002000000 + the extern's index, rejected only if reachable).
+/// CO-RE relocations are patched with inputs.core's results (poisoned ones become the poison call).
 /// Throws: ebpf::error errc::relocation_failed (a call or callback that leads nowhere, a
-/// reference to a map the object does not define), errc::unknown_symbol (an unresolved extern
-/// that is not weak), and errc::unsupported when the program carries CO-RE relocations.
+/// reference to a map the object does not define, an instruction that cannot take its CO-RE
+/// value), errc::unknown_symbol (an unresolved extern that is not weak), and errc::unsupported
+/// when the program has CO-RE relocations and inputs.core is null.
 linked_program link_program(const object_spec& object, const program_spec& program, const link_inputs& inputs);
 
 /// The same with map fds only: externs are unresolved (only weak ones link, as 0).

@@ -199,6 +199,41 @@ std::set<std::string> maps_used_by(const object_spec& object, const program_spec
   return used;
 }
 
+std::vector<const core_relocation_result*> core_plan::all() const {
+  std::vector<const core_relocation_result*> results;
+  for (const auto& function : by_function)
+    for (const auto& result : function) results.push_back(&result);
+  return results;
+}
+
+core_plan plan_core_relocations(const object_spec& object, core_candidate_cache& cache,
+                                const std::vector<const program_spec*>& programs) {
+  core_plan plan;
+  plan.by_function.resize(object.functions.size());
+  std::vector<bool> wanted(object.functions.size(), programs.empty());
+  if (!programs.empty()) {
+    const function_starts starts(object);
+    for (const auto* program : programs)
+      for (std::size_t index : layout_of(object, *program, starts)) wanted[index] = true;
+  }
+  for (std::size_t i = 0; i < object.functions.size(); ++i) {
+    const auto& function = object.functions[i];
+    if (function.core_relocations.empty() || !wanted[i]) continue;
+    const std::string where = "object '" + object.name + "': function '" + function.name + "'";
+    if (!object.types) throw_error(errc::invalid_object, where + ": has CO-RE relocations but the object has no BTF");
+    auto& results = plan.by_function[i];
+    results.reserve(function.core_relocations.size());
+    for (const auto& record : function.core_relocations) {
+      try {
+        results.push_back(compute_core_relocation(*object.types, record, cache.index().target(), cache));
+      } catch (const error& e) {
+        throw error(e.code(), where + ": " + e.what());
+      }
+    }
+  }
+  return plan;
+}
+
 std::set<std::string> externs_used_by(const object_spec& object, const program_spec& program) {
   std::set<std::string> used;
   for (std::size_t index : layout_of(object, program, function_starts(object)))
@@ -235,9 +270,19 @@ linked_program link_program(const object_spec& object, const program_spec& progr
     const auto& function = object.functions[index];
     const std::size_t base = start_of[index];
     const std::string function_where = where + ": function '" + function.name + "'";
-    if (!function.core_relocations.empty())
-      throw_error(errc::unsupported, function_where + ": has " + std::to_string(function.core_relocations.size()) +
-                                         " CO-RE relocations, which this version cannot apply yet");
+    if (!function.core_relocations.empty()) {
+      if (!inputs.core || index >= inputs.core->by_function.size())
+        throw_error(errc::unsupported, function_where + ": has " + std::to_string(function.core_relocations.size()) +
+                                           " CO-RE relocations and no target BTF was given to resolve them");
+      std::span<instruction> code(linked.instructions.data() + base, function.instructions.size());
+      for (const auto& result : inputs.core->by_function[index]) {
+        try {
+          apply_core_relocation(code, result);
+        } catch (const error& e) {
+          throw error(e.code(), function_where + ": " + e.what());
+        }
+      }
+    }
     for (const auto& record : function.func_info) linked.func_info.push_back({static_cast<std::uint32_t>(record.instruction + base), record.type_id});
     for (auto record : function.line_info) {
       record.instruction += static_cast<std::uint32_t>(base);

@@ -520,6 +520,20 @@ void get_info(int fd, Info& info, std::string_view subject) {
 
 }  // namespace
 
+std::size_t prog_stream_read(int prog_fd, std::uint32_t stream_id, std::span<std::byte> buffer,
+                             std::string_view subject) {
+  compat::prog_stream_read_attr attr;
+  zero(attr);
+  attr.stream_buf = ptr(buffer.data());
+  attr.stream_buf_len = checked_count(buffer.size(), subject, "read stream");
+  attr.stream_id = stream_id;
+  attr.prog_fd = static_cast<std::uint32_t>(prog_fd);
+  // Returns the number of bytes copied (kernel/bpf/syscall.c prog_stream_read -> bpf_stream_read).
+  long copied = sys_bpf(compat::cmd_prog_stream_read_by_fd, attr, sizeof attr);
+  if (copied < 0) fail(errno, subject, "read stream (BPF_PROG_STREAM_READ_BY_FD, kernel 6.17)");
+  return static_cast<std::size_t>(copied);
+}
+
 prog_info prog_get_info(int prog_fd, std::string_view subject) {
   struct bpf_prog_info info;
   zero(info);

@@ -369,6 +369,10 @@ struct btf_info {
 /// BPF_OBJ_GET_INFO_BY_FD on a program (also fetches map_ids).
 /// Throws: ebpf::error "<subject>: get info: ...".
 prog_info prog_get_info(int prog_fd, std::string_view subject);
+/// BPF_PROG_STREAM_READ_BY_FD (6.17): moves up to buffer.size() bytes of the program's stream
+/// `stream_id` (1 stdout, 2 stderr) into `buffer`; returns how many (0: nothing pending).
+std::size_t prog_stream_read(int prog_fd, std::uint32_t stream_id, std::span<std::byte> buffer,
+                             std::string_view subject);
 /// The program's translated (xlated) instructions, as the kernel rewrote them.
 /// Throws: ebpf::error "<subject>: get info: ...".
 std::vector<instruction> prog_get_xlated(int prog_fd, std::string_view subject);

@@ -161,6 +161,14 @@ struct obj_attr {
   std::int32_t path_fd;  // 6.5, with f_path_fd
 };
 
+/// BPF_PROG_STREAM_READ_BY_FD (6.17): reads a program's BPF_STDOUT / BPF_STDERR stream.
+struct prog_stream_read_attr {
+  aligned_u64 stream_buf;
+  std::uint32_t stream_buf_len;
+  std::uint32_t stream_id;
+  std::uint32_t prog_fd;
+};
+
 /// BPF_PROG_ATTACH / BPF_PROG_DETACH.
 struct prog_attach_attr {
   std::uint32_t target_fd;  // or target_ifindex (6.6)

@@ -259,6 +259,29 @@ TEST_F(AsyncTest, ReadersDestroyedWithWorkPending) {
   EXPECT_EQ(results[1], asio::error::operation_aborted);
 }
 
+TEST_F(AsyncTest, AReaderClosedAfterABatchGivesItsRoomBack) {
+  // The records of the last delivered batch are committed when the reader goes away, so the
+  // next consumer of the ring starts after them instead of reading them again.
+  auto object = ebpf_test::load_ringbuf_producer();
+  ASSERT_EQ(produce_ringbuf(object, 20, 32).produced, 20u);
+  std::size_t delivered = 0;
+  {
+    ebpf::async::ring_buffer first(io, object.map("ring"), /*batch_size=*/8);
+    first.async_read_some([&](std::error_code ec, ebpf::async::ring_batch batch) {
+      EXPECT_FALSE(ec);
+      delivered = batch.size();
+    });
+    io.run();
+    io.restart();
+  }
+  ASSERT_EQ(delivered, 8u);
+  ebpf::ring_buffer next(object.map("ring"));
+  std::vector<std::uint64_t> seqs;
+  next.consume([&](std::span<const std::byte> record) { seqs.push_back(ebpf_test::header_of(record).seq); });
+  ASSERT_EQ(seqs.size(), 12u) << "the 8 delivered records are not read again";
+  EXPECT_EQ(seqs.front(), 8u);
+}
+
 TEST_F(AsyncTest, SeveralReadersOnOneIoContext) {
   auto object = ebpf_test::load_ringbuf_producer();
   ebpf::async::ring_buffer first(io, object.map("ring"));

@@ -301,6 +301,33 @@ TEST_F(CliTest, LoadReportsEveryAutoloadProgramWithItsKernelTag) {
   EXPECT_THAT(text.out, HasSubstr(object.program("run_all").info().tag_string()));
 }
 
+TEST_F(CliTest, CoreDryRunReportsLocalAndTargetValues) {
+  // core_layout_v1 against core_layout_v2's BTF (the same types laid out differently): every
+  // field offset must come out as the target's, which the library computes the same way.
+  // core_local_only uses what v2 lacks on purpose: those relocations are poisoned, so exit 1.
+  auto result = ebpfpp({"object", "core", bpf_object("core_layout_v1.bpf.o"), "--btf", bpf_object("core_layout_v2.bpf.o"), "--json"});
+  ASSERT_EQ(result.status, 1) << result.out << result.err;
+  json out = parse(result);
+  EXPECT_EQ(out["object"], "core_layout_v1");
+  ASSERT_TRUE(out["relocations"].is_array());
+  EXPECT_GT(out["relocations"].size(), 10u);
+  bool saw_pid = false;
+  for (json relocation : out["relocations"]) {
+    if (relocation["function"] != "core_local_only") {
+      EXPECT_FALSE(relocation["poisoned"].get<bool>()) << relocation.dump();
+    }
+    if (relocation["access"] == "core_sample.pid" && relocation["kind"] == "byte_off") {
+      saw_pid = true;
+      EXPECT_NE(relocation["local_value"], relocation["target_value"]) << "v2 moves pid";
+    }
+  }
+  EXPECT_TRUE(saw_pid);
+  auto text = ebpfpp({"object", "core", bpf_object("core_layout_v1.bpf.o"), "--btf", bpf_object("core_layout_v2.bpf.o")});
+  EXPECT_EQ(text.status, 1) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("core_sample.pid"));
+  EXPECT_THAT(text.out, HasSubstr("no field 'old_only'")) << "the poisoned ones are explained";
+}
+
 TEST_F(CliTest, LoadOnlyLoadsTheNamedProgramAndTheMapsItUses) {
   auto result = ebpfpp({"object", "load", bpf_object("loader.bpf.o"), "--only", "xdp_count_and_pass", "--json"});
   ASSERT_EQ(result.status, 0) << result.out << result.err;

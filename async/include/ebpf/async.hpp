@@ -24,4 +24,5 @@
 #include <ebpf/async/perf_buffer.hpp>
 #include <ebpf/async/reader.hpp>
 #include <ebpf/async/ring_buffer.hpp>
+#include <ebpf/async/stream_reader.hpp>
 #include <ebpf/async/user_ring_buffer.hpp>

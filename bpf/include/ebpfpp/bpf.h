@@ -1213,14 +1213,13 @@ struct bpf_perf_event_data {
  * Up to 3 arguments use bpf_trace_printk() (every kernel); 4 to 12 use bpf_trace_vprintk() (5.16),
  * which needs the format in a read-only map -- hence `static const` (.rodata).
  */
-#ifndef bpf_printk
-
 #define ___ebpfpp_nth(_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, N, ...) N
 /* 'v' when there are more than 3 arguments after fmt, 's' otherwise. */
 #define ___ebpfpp_printk_kind(...)                                                                 \
 	___ebpfpp_nth(_, ##__VA_ARGS__, v, v, v, v, v, v, v, v, v, s, s, s, s)
 
 /* Each argument cast to u64, comma-separated (for the vprintk argument array). */
+#define ___ebpfpp_u64_0()
 #define ___ebpfpp_u64_1(x) (unsigned long long)(x)
 #define ___ebpfpp_u64_2(x, ...) (unsigned long long)(x), ___ebpfpp_u64_1(__VA_ARGS__)
 #define ___ebpfpp_u64_3(x, ...) (unsigned long long)(x), ___ebpfpp_u64_2(__VA_ARGS__)
@@ -1237,6 +1236,8 @@ struct bpf_perf_event_data {
 	___ebpfpp_nth(_, ##__VA_ARGS__, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #define ___ebpfpp_u64_all(...)                                                                     \
 	EBPFPP_CONCAT(___ebpfpp_u64_, ___ebpfpp_count(__VA_ARGS__))(__VA_ARGS__)
+
+#ifndef bpf_printk
 
 #ifdef EBPFPP_PRINTK_ON_STACK
 #define ___ebpfpp_printk_s(fmt, ...)                                                               \
@@ -1262,5 +1263,25 @@ struct bpf_perf_event_data {
 	EBPFPP_CONCAT(___ebpfpp_printk_, ___ebpfpp_printk_kind(__VA_ARGS__))(fmt, ##__VA_ARGS__)
 
 #endif /* bpf_printk */
+
+/* ---------------------------------------------------------------------------------------------
+ * bpf_stream_printk(stream, fmt, args...): a line in the program's own output stream, read from
+ * user space with ebpf::program::read_stream() or ebpf::async::stream_reader (kernel 6.17, the
+ * bpf_stream_vprintk_impl kfunc of 6.18; declared weak: guard with
+ * bpf_ksym_exists(bpf_stream_vprintk_impl) to also load on older kernels). Up to 12 arguments.
+ * `stream` is BPF_STDOUT or BPF_STDERR (enum bpf_stream_id in the UAPI part above).
+ */
+#ifndef bpf_stream_printk
+extern int bpf_stream_vprintk_impl(int stream_id, const char *fmt__str, const void *args, __u32 len__sz,
+				   void *aux__prog) __ksym __weak;
+#define bpf_stream_printk(stream_id, fmt, ...)                                                     \
+	({                                                                                         \
+		static const char ____fmt[] = fmt;                                                 \
+		unsigned long long ____args[___ebpfpp_count(__VA_ARGS__)] = {                      \
+			___ebpfpp_u64_all(__VA_ARGS__)                                             \
+		};                                                                                 \
+		bpf_stream_vprintk_impl(stream_id, ____fmt, ____args, sizeof(____args), (void *)0); \
+	})
+#endif /* bpf_stream_printk */
 
 #endif /* EBPFPP_BPF_H */
