@@ -73,6 +73,7 @@ class parser {
     read_btf_maps();
     read_legacy_maps();
     read_externs();
+    read_btf_ext();
     read_relocations();
     assign_btf_ext();
     read_programs();
@@ -110,7 +111,18 @@ class parser {
     if (!section) return;
     try {
       spec_.types = btf::parse(section->data);
-      if (const auto* ext = elf_.find_section(".BTF.ext")) btf_ext_ = parse_btf_ext(ext->data, *spec_.types);
+    } catch (const error& e) {
+      throw error(e.code(), elf_.subject() + ": " + e.what());
+    }
+  }
+
+  // After read_externs: its BTF fix-ups may rebuild the BTF blob (a kfunc extern appends a dummy
+  // variable), and .BTF.ext records keep views of the blob's strings (CO-RE access strings).
+  void read_btf_ext() {
+    const auto* ext = elf_.find_section(".BTF.ext");
+    if (!spec_.types || !ext) return;
+    try {
+      btf_ext_ = parse_btf_ext(ext->data, *spec_.types);
     } catch (const error& e) {
       throw error(e.code(), elf_.subject() + ": " + e.what());
     }

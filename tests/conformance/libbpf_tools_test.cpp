@@ -1,6 +1,7 @@
 // Conformance against real-world objects: the BPF objects embedded in Debian's libbpf-tools
-// (execsnoop, biolatency, tcpconnect, ... about fifty tools built with CO-RE, __kconfig and
-// __ksym externs, const volatile .rodata, BTF-defined maps, kprobes, tracepoints and fentry).
+// (execsnoop, biolatency, tcpconnect, ... about fifty tools built with CO-RE, __kconfig externs,
+// const volatile .rodata, BTF-defined maps, kprobes, tracepoints, raw and BTF tracepoints, fentry).
+// It also takes other objects as arguments (the "test_objects" test passes ours).
 //
 // Every program of every embedded object is loaded twice, alone: by libbpf (the oracle; linked
 // by this test only, never by the library) and by ebpfpp (load_options::only). The kernel's
@@ -70,22 +71,24 @@ T read_le(const std::byte* at) {
 // whose section headers are its last bytes (e_shoff + e_shnum * e_shentsize). We look for ELF
 // headers with e_machine EM_BPF after the tool's own header.
 std::vector<embedded_object> carve(const std::vector<std::byte>& file, const std::string& tool) {
+  constexpr std::size_t header_size = 64;  // Elf64_Ehdr
+  static const std::byte magic[] = {std::byte{0x7f}, std::byte{'E'}, std::byte{'L'}, std::byte{'F'}};
   std::vector<embedded_object> found;
-  static const char magic[] = "\x7f" "ELF";
-  auto begin = file.begin();
-  for (auto at = begin + 1; at + 64 <= file.end();) {
-    at = std::search(at, file.end(), reinterpret_cast<const std::byte*>(magic), reinterpret_cast<const std::byte*>(magic) + 4);
-    if (file.end() - at < 64) break;
-    const std::byte* header = &*at;
+  std::size_t at = 1;
+  while (at + header_size <= file.size()) {
+    auto hit = std::search(file.begin() + static_cast<std::ptrdiff_t>(at), file.end(), std::begin(magic), std::end(magic));
+    at = static_cast<std::size_t>(hit - file.begin());
+    if (at + header_size > file.size()) break;
+    const std::byte* header = file.data() + at;
     const bool elf64_le = header[4] == std::byte{2} && header[5] == std::byte{1};
     if (elf64_le && read_le<std::uint16_t>(header + 18) == em_bpf) {
       const auto shoff = read_le<std::uint64_t>(header + 40);
       const auto shentsize = read_le<std::uint16_t>(header + 58);
       const auto shnum = read_le<std::uint16_t>(header + 60);
       const std::uint64_t size = shoff + std::uint64_t{shnum} * shentsize;
-      if (size <= static_cast<std::uint64_t>(file.end() - at)) {
-        found.push_back({tool, std::vector<std::byte>(at, at + static_cast<std::ptrdiff_t>(size))});
-        at += static_cast<std::ptrdiff_t>(size);
+      if (shoff <= file.size() && size <= file.size() - at) {
+        found.push_back({tool, std::vector<std::byte>(header, header + size)});
+        at += static_cast<std::size_t>(size);
         continue;
       }
     }

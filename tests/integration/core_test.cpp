@@ -1,8 +1,9 @@
 // CO-RE against the running kernel: core_kernel.bpf.c declares partial, reordered, "___flavor"
 // versions of kernel types and records what the relocated programs see. Every expected value is
 // computed here from the kernel's own BTF (ebpf::kernel_btf()) or from what this process knows
-// about itself (thread id, parent chain, rlimit, scheduling flag, thread name), never a constant.
-// The programs run in a separate thread so that pid (the thread id) and tgid differ.
+// about itself (thread id, parent chain, rlimit, scheduling flag, thread name, user memory); the
+// only constants are the kernel's ABI (static_prio = 120 + nice, TASK_RUNNING = 0). The programs
+// run in a separate thread so that pid (the thread id) and tgid differ.
 #include <ebpf/kernel_btf.hpp>
 #include <ebpf/object.hpp>
 #include <ebpf/program.hpp>
@@ -22,9 +23,14 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <optional>
+#include <span>
 #include <sstream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 namespace {
 
@@ -199,7 +205,6 @@ thread_view run_reads(ebpf::object& object, bool reset_on_fork, const __kernel_t
   thread_view view;
   in_thread([&] {
     view.tid = gettid();
-    errno = 0;
     view.nice = getpriority(PRIO_PROCESS, 0);  // this thread's
     set_reset_on_fork(reset_on_fork);
     core_user_input input{reinterpret_cast<std::uintptr_t>(&timespec), reinterpret_cast<std::uintptr_t>(&address)};

@@ -27,7 +27,7 @@
  *     bpf_core_read_str(dst, size, src_address)   bpf_core_read_user_str(...)
  *     BPF_CORE_READ(src, a, b, ...)                pointer chain src->a->b->..., up to 9 levels,
  *                                                  each level may be a member path (a.b[2].c)
- *     BPF_CORE_READ_INTO(&dst, src, a, ...)        the same into dst; returns the last read's result
+ *     BPF_CORE_READ_INTO(&dst, src, a, ...)        the same into dst; gives the last read's result
  *     BPF_CORE_READ_STR_INTO(dst, src, a, ...)     the last level read as a string
  *     BPF_CORE_READ_USER(...), BPF_CORE_READ_USER_INTO(...), BPF_CORE_READ_USER_STR_INTO(...):
  *                                                  the same from user memory (the types must
@@ -126,7 +126,8 @@ enum bpf_enum_value_kind {
 #define EBPFPP_CORE_NTH_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, n, ...) n
 #define EBPFPP_CORE_NARGS(...) EBPFPP_CORE_NTH_(__VA_ARGS__, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 /* name##N(args) where N is the number of args. */
-#define EBPFPP_CORE_BY_NARGS(name, ...) EBPFPP_CORE_CAT(name, EBPFPP_CORE_NARGS(__VA_ARGS__))(__VA_ARGS__)
+#define EBPFPP_CORE_BY_NARGS(name, ...)                                                            \
+	EBPFPP_CORE_CAT(name, EBPFPP_CORE_NARGS(__VA_ARGS__))(__VA_ARGS__)
 
 /* A value of `type` that is never evaluated: an operand for the type builtins. */
 #define EBPFPP_CORE_TYPE_VALUE(type) (*(typeof(type) *)0)
@@ -137,7 +138,8 @@ enum bpf_enum_value_kind {
 #define EBPFPP_CORE_FIELD2(type, member) (((typeof(type) *)0)->member)
 #define EBPFPP_CORE_FIELD(...) EBPFPP_CORE_BY_NARGS(EBPFPP_CORE_FIELD, __VA_ARGS__)
 
-#define EBPFPP_CORE_FIELD_INFO(kind, ...) __builtin_preserve_field_info(EBPFPP_CORE_FIELD(__VA_ARGS__), kind)
+#define EBPFPP_CORE_FIELD_INFO(kind, ...)                                                          \
+	__builtin_preserve_field_info(EBPFPP_CORE_FIELD(__VA_ARGS__), kind)
 
 /* ---------------------------------------------------------------------------------------------
  * Queries
@@ -153,16 +155,20 @@ enum bpf_enum_value_kind {
 #endif
 
 #ifndef bpf_core_type_id_local
-#define bpf_core_type_id_local(type) __builtin_btf_type_id(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_ID_LOCAL)
+#define bpf_core_type_id_local(type)                                                               \
+	__builtin_btf_type_id(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_ID_LOCAL)
 #endif
 #ifndef bpf_core_type_id_kernel
-#define bpf_core_type_id_kernel(type) __builtin_btf_type_id(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_ID_TARGET)
+#define bpf_core_type_id_kernel(type)                                                              \
+	__builtin_btf_type_id(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_ID_TARGET)
 #endif
 #ifndef bpf_core_type_exists
-#define bpf_core_type_exists(type) __builtin_preserve_type_info(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_EXISTS)
+#define bpf_core_type_exists(type)                                                                 \
+	__builtin_preserve_type_info(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_EXISTS)
 #endif
 #ifndef bpf_core_type_size
-#define bpf_core_type_size(type) __builtin_preserve_type_info(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_SIZE)
+#define bpf_core_type_size(type)                                                                   \
+	__builtin_preserve_type_info(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_SIZE)
 #endif
 #ifndef bpf_core_type_matches
 #if defined(__clang__) && __clang_major__ < 15
@@ -173,7 +179,8 @@ enum bpf_enum_value_kind {
 		0;                                                                                 \
 	})
 #else
-#define bpf_core_type_matches(type) __builtin_preserve_type_info(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_MATCHES)
+#define bpf_core_type_matches(type)                                                                \
+	__builtin_preserve_type_info(EBPFPP_CORE_TYPE_VALUE(type), EBPFPP_TYPE_MATCHES)
 #endif
 #endif
 
@@ -191,7 +198,8 @@ enum bpf_enum_value_kind {
 #ifndef bpf_core_cast
 /* kfunc (6.2): the verifier then treats the result as a read-only pointer to the kernel type. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-#define bpf_core_cast(ptr, type) ((typeof(type) *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(type)))
+#define bpf_core_cast(ptr, type)                                                                   \
+	((typeof(type) *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(type)))
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -242,15 +250,18 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 /* The type of the whole chain; clang 19 can drop const/volatile (the result variable of
    BPF_CORE_READ is written by the read helper). */
 #if defined(__clang__) && __clang_major__ >= 19
-#define EBPFPP_CORE_RESULT_TYPE(...) __typeof_unqual__(EBPFPP_CORE_BY_NARGS(EBPFPP_CORE_ARROW, __VA_ARGS__))
+#define EBPFPP_CORE_RESULT_TYPE(...)                                                               \
+	__typeof_unqual__(EBPFPP_CORE_BY_NARGS(EBPFPP_CORE_ARROW, __VA_ARGS__))
 #else
-#define EBPFPP_CORE_RESULT_TYPE(...) typeof(EBPFPP_CORE_BY_NARGS(EBPFPP_CORE_ARROW, __VA_ARGS__))
+#define EBPFPP_CORE_RESULT_TYPE(...)                                                               \
+	typeof(EBPFPP_CORE_BY_NARGS(EBPFPP_CORE_ARROW, __VA_ARGS__))
 #endif
 
 /* One read: fn(dst, sizeof(*dst), &((type)(pointer))->member). */
 #define EBPFPP_CORE_READ_ONE(fn, dst, type, pointer, member)                                       \
 	fn((void *)(dst), sizeof(*(dst)), &((type)(pointer))->member)
-#define EBPFPP_CORE_NEXT(fn, type, member) EBPFPP_CORE_READ_ONE(fn, &__ebpfpp_p, type, __ebpfpp_p, member);
+#define EBPFPP_CORE_NEXT(fn, type, member)                                                         \
+	EBPFPP_CORE_READ_ONE(fn, &__ebpfpp_p, type, __ebpfpp_p, member);
 
 #define EBPFPP_CORE_PTRS1(fn, s, a)                                                                \
 	const void *__ebpfpp_p;                                                                    \
@@ -260,7 +271,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define EBPFPP_CORE_PTRS3(fn, s, a, b, c)                                                          \
 	EBPFPP_CORE_PTRS2(fn, s, a, b) EBPFPP_CORE_NEXT(fn, typeof(EBPFPP_CORE_ARROW3(s, a, b)), c)
 #define EBPFPP_CORE_PTRS4(fn, s, a, b, c, d)                                                       \
-	EBPFPP_CORE_PTRS3(fn, s, a, b, c) EBPFPP_CORE_NEXT(fn, typeof(EBPFPP_CORE_ARROW4(s, a, b, c)), d)
+	EBPFPP_CORE_PTRS3(fn, s, a, b, c)                                                          \
+	EBPFPP_CORE_NEXT(fn, typeof(EBPFPP_CORE_ARROW4(s, a, b, c)), d)
 #define EBPFPP_CORE_PTRS5(fn, s, a, b, c, d, e)                                                    \
 	EBPFPP_CORE_PTRS4(fn, s, a, b, c, d)                                                       \
 	EBPFPP_CORE_NEXT(fn, typeof(EBPFPP_CORE_ARROW5(s, a, b, c, d)), e)
@@ -292,17 +304,21 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW6(s, a, b, c, d, e)), __ebpfpp_p, f);
 #define EBPFPP_CORE_CHAIN8(fn, fn_ptr, dst, s, a, b, c, d, e, f, g)                                \
 	EBPFPP_CORE_PTRS6(fn_ptr, s, a, b, c, d, e, f)                                             \
-	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW7(s, a, b, c, d, e, f)), __ebpfpp_p, g);
+	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW7(s, a, b, c, d, e, f)),             \
+			     __ebpfpp_p, g);
 #define EBPFPP_CORE_CHAIN9(fn, fn_ptr, dst, s, a, b, c, d, e, f, g, h)                             \
 	EBPFPP_CORE_PTRS7(fn_ptr, s, a, b, c, d, e, f, g)                                          \
-	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW8(s, a, b, c, d, e, f, g)), __ebpfpp_p, h);
+	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW8(s, a, b, c, d, e, f, g)),          \
+			     __ebpfpp_p, h);
 #define EBPFPP_CORE_CHAIN10(fn, fn_ptr, dst, s, a, b, c, d, e, f, g, h, i)                         \
 	EBPFPP_CORE_PTRS8(fn_ptr, s, a, b, c, d, e, f, g, h)                                       \
-	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW9(s, a, b, c, d, e, f, g, h)), __ebpfpp_p, i);
+	EBPFPP_CORE_READ_ONE(fn, dst, typeof(EBPFPP_CORE_ARROW9(s, a, b, c, d, e, f, g, h)),       \
+			     __ebpfpp_p, i);
 
 /* A statement expression whose value is the last read's result (0 or a negative errno). */
 #define EBPFPP_CORE_INTO(fn, fn_ptr, dst, ...)                                                     \
-	({ EBPFPP_CORE_CAT(EBPFPP_CORE_CHAIN, EBPFPP_CORE_NARGS(__VA_ARGS__))(fn, fn_ptr, dst, __VA_ARGS__) })
+	({ EBPFPP_CORE_CAT(EBPFPP_CORE_CHAIN, EBPFPP_CORE_NARGS(__VA_ARGS__))(fn, fn_ptr, dst,     \
+								   __VA_ARGS__) })
 /* A statement expression whose value is the chain's last member (zeroed by the helper when a
    read fails). */
 #define EBPFPP_CORE_VALUE(into, ...)                                                               \
@@ -318,7 +334,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  * (BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name)).
  */
 #ifndef BPF_CORE_READ_INTO
-#define BPF_CORE_READ_INTO(dst, src, ...) EBPFPP_CORE_INTO(bpf_core_read, bpf_core_read, dst, (src), __VA_ARGS__)
+#define BPF_CORE_READ_INTO(dst, src, ...)                                                          \
+	EBPFPP_CORE_INTO(bpf_core_read, bpf_core_read, dst, (src), __VA_ARGS__)
 #endif
 #ifndef BPF_CORE_READ_USER_INTO
 #define BPF_CORE_READ_USER_INTO(dst, src, ...)                                                     \
@@ -362,7 +379,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define BPF_PROBE_READ(src, ...) EBPFPP_CORE_VALUE(BPF_PROBE_READ_INTO, (src), __VA_ARGS__)
 #endif
 #ifndef BPF_PROBE_READ_USER
-#define BPF_PROBE_READ_USER(src, ...) EBPFPP_CORE_VALUE(BPF_PROBE_READ_USER_INTO, (src), __VA_ARGS__)
+#define BPF_PROBE_READ_USER(src, ...)                                                              \
+	EBPFPP_CORE_VALUE(BPF_PROBE_READ_USER_INTO, (src), __VA_ARGS__)
 #endif
 
 /* ---------------------------------------------------------------------------------------------
@@ -373,90 +391,87 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  *     bit 63                                      0        loaded word (little-endian: the
  *     [ ...... | field (w bits) | ...... ]                  field starts at bit b)
  *     value = (word << (64 - b - w)) >> (64 - w)            LSHIFT_U64, RSHIFT_U64
- *
- * Each reads the result of the load into an unsigned long long and gives the field's value.
  */
-#define EBPFPP_CORE_BITFIELD_INFO(s, field, kind) __builtin_preserve_field_info((s)->field, kind)
-#define EBPFPP_CORE_BITFIELD_EXTRACT(value, s, field)                                              \
+#define EBPFPP_CORE_BF(s, field, kind)                                                             \
+	__builtin_preserve_field_info((s)->field, EBPFPP_FIELD_##kind)
+/* value (an unsigned long long holding the loaded word) becomes the field's value. */
+#define EBPFPP_CORE_BF_EXTRACT(value, s, field)                                                    \
 	do {                                                                                       \
-		value <<= EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_LSHIFT_U64);            \
-		if (EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_SIGNED))                      \
+		value <<= EBPFPP_CORE_BF(s, field, LSHIFT_U64);                                    \
+		if (EBPFPP_CORE_BF(s, field, SIGNED))                                              \
 			value = (unsigned long long)((long long)value >>                           \
-						     EBPFPP_CORE_BITFIELD_INFO(s, field,           \
-									       EBPFPP_FIELD_RSHIFT_U64)); \
+						     EBPFPP_CORE_BF(s, field, RSHIFT_U64));        \
 		else                                                                               \
-			value >>= EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_RSHIFT_U64);    \
+			value >>= EBPFPP_CORE_BF(s, field, RSHIFT_U64);                            \
 	} while (0)
 
 #ifndef BPF_CORE_READ_BITFIELD_PROBED
-/* Through bpf_probe_read_kernel (kprobes, tracepoints: any pointer). The load's bytes land in the
-   low-order end of the u64, whatever the byte order, which is what LSHIFT_U64 assumes. */
+/* Through bpf_probe_read_kernel (kprobes, tracepoints: any pointer). The load's bytes must land
+   in the low-order end of the u64, whatever the byte order, as LSHIFT_U64 assumes. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define EBPFPP_CORE_BITFIELD_DST(value, size) ((void *)&(value))
+#define EBPFPP_CORE_BF_DST(value, size) ((void *)&(value))
 #else
-#define EBPFPP_CORE_BITFIELD_DST(value, size) ((void *)((char *)&(value) + 8 - (size)))
+#define EBPFPP_CORE_BF_DST(value, size) ((void *)((char *)&(value) + 8 - (size)))
 #endif
 #define BPF_CORE_READ_BITFIELD_PROBED(s, field)                                                    \
 	({                                                                                         \
 		unsigned long long __ebpfpp_v = 0;                                                 \
-		bpf_probe_read_kernel(                                                             \
-			EBPFPP_CORE_BITFIELD_DST(__ebpfpp_v,                                       \
-						 EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_SIZE)), \
-			EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_SIZE),               \
-			(const char *)(s) + EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_OFFSET)); \
-		EBPFPP_CORE_BITFIELD_EXTRACT(__ebpfpp_v, s, field);                                \
+		const unsigned int __ebpfpp_size = EBPFPP_CORE_BF(s, field, BYTE_SIZE);            \
+		bpf_probe_read_kernel(EBPFPP_CORE_BF_DST(__ebpfpp_v, __ebpfpp_size),               \
+				      __ebpfpp_size,                                               \
+				      (const char *)(s) + EBPFPP_CORE_BF(s, field, BYTE_OFFSET));  \
+		EBPFPP_CORE_BF_EXTRACT(__ebpfpp_v, s, field);                                      \
 		__ebpfpp_v;                                                                        \
 	})
 #endif
 
 /* The load of a bitfield's word by its relocated size; the switch folds to one case after
-   relocation. The empty asm makes the compiler compute the relocated address once, into a
-   register, rather than fold the offset relocation into each of the four loads. */
-#define EBPFPP_CORE_LOAD_SIZED(value, pointer, size)                                               \
+   relocation. The empty asm makes the compiler keep the relocated address in a register rather
+   than fold the offset relocation into each of the four loads. */
+#define EBPFPP_CORE_BF_LOAD(value, pointer, size)                                                  \
 	switch (size) {                                                                            \
-	case 1: value = *(const unsigned char *)(pointer); break;                         \
-	case 2: value = *(const unsigned short *)(pointer); break;                        \
-	case 4: value = *(const unsigned int *)(pointer); break;                          \
-	case 8: value = *(const unsigned long long *)(pointer); break;                    \
+	case 1: value = *(const unsigned char *)(pointer); break;                                  \
+	case 2: value = *(const unsigned short *)(pointer); break;                                 \
+	case 4: value = *(const unsigned int *)(pointer); break;                                   \
+	case 8: value = *(const unsigned long long *)(pointer); break;                             \
 	default: value = 0; break;                                                                 \
 	}
 
 #ifndef BPF_CORE_READ_BITFIELD
-/* A direct load (programs whose pointers the verifier knows: tp_btf, fentry, iterators,
-   struct_ops, bpf_core_cast results). */
+/* A direct load (pointers the verifier knows: tp_btf, fentry, iterators, struct_ops, the result
+   of bpf_get_current_task_btf or bpf_core_cast, the program's own memory). */
 #define BPF_CORE_READ_BITFIELD(s, field)                                                           \
 	({                                                                                         \
 		const char *__ebpfpp_at =                                                          \
-			(const char *)(s) + EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_OFFSET); \
+			(const char *)(s) + EBPFPP_CORE_BF(s, field, BYTE_OFFSET);                 \
 		unsigned long long __ebpfpp_v;                                                     \
 		asm volatile("" : "+r"(__ebpfpp_at));                                              \
-		EBPFPP_CORE_LOAD_SIZED(__ebpfpp_v, __ebpfpp_at,                                    \
-				       EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_SIZE)) \
-		EBPFPP_CORE_BITFIELD_EXTRACT(__ebpfpp_v, s, field);                                \
+		EBPFPP_CORE_BF_LOAD(__ebpfpp_v, __ebpfpp_at, EBPFPP_CORE_BF(s, field, BYTE_SIZE))  \
+		EBPFPP_CORE_BF_EXTRACT(__ebpfpp_v, s, field);                                      \
 		__ebpfpp_v;                                                                        \
 	})
 #endif
 
 #ifndef BPF_CORE_WRITE_BITFIELD
-/* A direct read-modify-write of the bitfield's word: only the field's bits change. */
+/* A direct read-modify-write of the bitfield's word: only the field's bits change. The field is
+   bits [RSHIFT - LSHIFT, RSHIFT - LSHIFT + width) of the word, hence the mask. */
 #define BPF_CORE_WRITE_BITFIELD(s, field, new_value)                                               \
 	({                                                                                         \
-		char *__ebpfpp_at = (char *)(s) + EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_OFFSET); \
-		unsigned int __ebpfpp_size = EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_BYTE_SIZE); \
-		unsigned int __ebpfpp_l = EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_LSHIFT_U64); \
-		unsigned int __ebpfpp_r = EBPFPP_CORE_BITFIELD_INFO(s, field, EBPFPP_FIELD_RSHIFT_U64); \
-		/* the field is bits [r - l, r - l + width) of the word */                        \
+		char *__ebpfpp_at = (char *)(s) + EBPFPP_CORE_BF(s, field, BYTE_OFFSET);           \
+		unsigned int __ebpfpp_size = EBPFPP_CORE_BF(s, field, BYTE_SIZE);                  \
+		unsigned int __ebpfpp_l = EBPFPP_CORE_BF(s, field, LSHIFT_U64);                    \
+		unsigned int __ebpfpp_r = EBPFPP_CORE_BF(s, field, RSHIFT_U64);                    \
 		unsigned long long __ebpfpp_mask = (~0ULL << __ebpfpp_r) >> __ebpfpp_l;            \
 		unsigned long long __ebpfpp_v, __ebpfpp_new = (new_value);                         \
 		asm volatile("" : "+r"(__ebpfpp_at));                                              \
-		EBPFPP_CORE_LOAD_SIZED(__ebpfpp_v, __ebpfpp_at, __ebpfpp_size)                     \
+		EBPFPP_CORE_BF_LOAD(__ebpfpp_v, __ebpfpp_at, __ebpfpp_size)                        \
 		__ebpfpp_v = (__ebpfpp_v & ~__ebpfpp_mask) |                                       \
 			     ((__ebpfpp_new << (__ebpfpp_r - __ebpfpp_l)) & __ebpfpp_mask);        \
 		switch (__ebpfpp_size) {                                                           \
-		case 1: *(unsigned char *)__ebpfpp_at = (unsigned char)__ebpfpp_v; break; \
-		case 2: *(unsigned short *)__ebpfpp_at = (unsigned short)__ebpfpp_v; break; \
-		case 4: *(unsigned int *)__ebpfpp_at = (unsigned int)__ebpfpp_v; break;   \
-		case 8: *(unsigned long long *)__ebpfpp_at = __ebpfpp_v; break;           \
+		case 1: *(unsigned char *)__ebpfpp_at = (unsigned char)__ebpfpp_v; break;          \
+		case 2: *(unsigned short *)__ebpfpp_at = (unsigned short)__ebpfpp_v; break;        \
+		case 4: *(unsigned int *)__ebpfpp_at = (unsigned int)__ebpfpp_v; break;            \
+		case 8: *(unsigned long long *)__ebpfpp_at = __ebpfpp_v; break;                    \
 		}                                                                                  \
 	})
 #endif
