@@ -56,7 +56,7 @@ TEST_F(UserRingbufExampleTest, TheKernelAnswersEveryCommandInOrder) {
   }
   EXPECT_EQ(got, expected);
 
-  // All drained, some waiting for room (300 commands do not fit in a ring of 128), none lost.
+  // All drained, none lost.
   std::smatch summary;
   ASSERT_TRUE(std::regex_search(errors, summary,
                                 std::regex(R"((\d+) commands, (\d+) drained by (\d+) program runs; the sender )"
@@ -65,7 +65,8 @@ TEST_F(UserRingbufExampleTest, TheKernelAnswersEveryCommandInOrder) {
   EXPECT_EQ(std::stoul(summary[1]), adds + 10);
   EXPECT_EQ(std::stoul(summary[2]), adds + 10);
   EXPECT_GE(std::stoul(summary[3]), (adds + 10 + 31) / 32) << "the program drains at most 32 per run";
-  EXPECT_GT(std::stoul(summary[4]), 0u) << errors;
+  // How often the sender waited for room depends on timing (under ASan it may never wait): the
+  // waiting itself is proven by AsyncTest.UserRingBufferWaitsForTheProgramToDrain.
   EXPECT_EQ(std::stoul(summary[5]), 0u) << errors;
 }
 
