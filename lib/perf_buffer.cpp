@@ -171,10 +171,7 @@ bool perf_buffer::prepare_wait() noexcept {
 bool perf_buffer::wait(std::chrono::milliseconds timeout) {
   if (prepare_wait()) return true;
   if (!resources_) return false;
-  const auto ms = timeout.count() < 0 ? -1
-                  : timeout.count() > 0x7fffffff ? 0x7fffffff
-                                                  : static_cast<int>(timeout.count());
-  return sys::epoll_wait(resources_->epoll.get(), {}, ms, "perf buffer") > 0;
+  return sys::epoll_wait(resources_->epoll.get(), {}, timeout, "perf buffer") > 0;
 }
 
 bool perf_buffer::corrupt() const noexcept {

@@ -151,10 +151,7 @@ bool ring_buffer::prepare_wait() noexcept {
 bool ring_buffer::wait(std::chrono::milliseconds timeout) {
   if (prepare_wait()) return true;
   if (!resources_) return false;
-  const auto ms = timeout.count() < 0 ? -1
-                  : timeout.count() > 0x7fffffff ? 0x7fffffff
-                                                  : static_cast<int>(timeout.count());
-  return sys::epoll_wait(resources_->epoll.get(), {}, ms, "ring buffer") > 0;
+  return sys::epoll_wait(resources_->epoll.get(), {}, timeout, "ring buffer") > 0;
 }
 
 bool ring_buffer::corrupt() const noexcept {

@@ -67,16 +67,9 @@ user_ring_buffer::user_ring_buffer(const map& m) {
   resources_ = std::move(owned);
 }
 
-namespace {
-int to_ms(std::chrono::milliseconds timeout) {
-  if (timeout.count() < 0) return -1;
-  return timeout.count() > 0x7fffffff ? 0x7fffffff : static_cast<int>(timeout.count());
-}
-}  // namespace
-
 bool user_ring_buffer::wait_for_space(std::chrono::milliseconds timeout) {
   if (!resources_) return false;
-  return sys::epoll_wait(resources_->epoll.get(), {}, to_ms(timeout), resources_->subject) > 0;
+  return sys::epoll_wait(resources_->epoll.get(), {}, timeout, resources_->subject) > 0;
 }
 
 std::optional<std::span<std::byte>> user_ring_buffer::reserve_blocking(

@@ -5,6 +5,7 @@
 
 #include <ebpf/unique_fd.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -32,6 +33,14 @@ void epoll_add(int epoll_fd, int fd, std::uint32_t events, std::uint64_t data,
 /// interrupted the wait (EINTR). Throws: ebpf::error "<subject>: epoll_wait: ..." otherwise.
 int epoll_wait(int epoll_fd, std::span<std::uint64_t> ready, int timeout_ms,
                std::string_view subject);
+/// The same with a std::chrono timeout (negative: forever), clamped to what epoll_wait takes.
+inline int epoll_wait(int epoll_fd, std::span<std::uint64_t> ready, std::chrono::milliseconds timeout,
+                      std::string_view subject) {
+  const int ms = timeout.count() < 0 ? -1
+                 : timeout.count() > 0x7fffffff ? 0x7fffffff
+                                                 : static_cast<int>(timeout.count());
+  return epoll_wait(epoll_fd, ready, ms, subject);
+}
 
 /// A PERF_TYPE_SOFTWARE / PERF_COUNT_SW_BPF_OUTPUT event on `cpu` for every process, with
 /// sample_type PERF_SAMPLE_RAW and sample_period 1: what bpf_perf_event_output() writes to
