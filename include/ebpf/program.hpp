@@ -234,6 +234,22 @@ class program {
   /// Throws: ebpf::error "program '<name>': attach to socket: ...".
   link attach_socket_filter(int socket_fd) const;
 
+  // ---- attach: tracing, perf events, kprobes, trampolines (lib/attach/tracing.cpp) ---------
+  // (region owned by the tracing work; keep edits inside it)
+  // ---- end attach: tracing ------------------------------------------------------------------
+
+  // ---- attach: iterators and struct_ops (lib/attach/iter.cpp, lib/attach/struct_ops.cpp) ----
+  // ---- end attach: iterators and struct_ops -------------------------------------------------
+
+  // ---- attach: uprobes and USDT (lib/attach/uprobe.cpp, lib/attach/usdt.cpp) ---------------
+  // ---- end attach: uprobes and USDT ---------------------------------------------------------
+
+  // ---- attach: XDP and TC (lib/attach/xdp_tc.cpp) -------------------------------------------
+  // ---- end attach: XDP and TC ---------------------------------------------------------------
+
+  // ---- attach: cgroups, sockets, netns, netfilter (lib/attach/network.cpp) ------------------
+  // ---- end attach: cgroups, sockets, netns, netfilter ---------------------------------------
+
   /// Attaches where the program's section says, for sections that name their target:
   /// "tracepoint/<category>/<name>" (or "tp/"), "raw_tp/<name>" (or "raw_tracepoint/"), and the
   /// BTF-targeted kinds whose target was fixed at load ("tp_btf/", "fentry/", "fexit/",

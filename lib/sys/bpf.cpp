@@ -775,6 +775,33 @@ unique_fd link_create(const link_create_options& options, std::string_view subje
       attr.u.relative.expected_revision = extra.expected_revision;
       size = EBPF_OFFSETOFEND(compat::link_create_attr, u.relative.expected_revision);
     }
+    void operator()(const link_kprobe_multi& extra) const {
+      attr.u.kprobe_multi.flags = extra.flags;
+      attr.u.kprobe_multi.cnt = static_cast<std::uint32_t>(
+          extra.symbols.empty() ? extra.addresses.size() : extra.symbols.size());
+      if (!extra.symbols.empty()) attr.u.kprobe_multi.syms = ptr(extra.symbols.data());
+      if (!extra.addresses.empty()) attr.u.kprobe_multi.addrs = ptr(extra.addresses.data());
+      if (!extra.cookies.empty()) attr.u.kprobe_multi.cookies = ptr(extra.cookies.data());
+      size = EBPF_OFFSETOFEND(compat::link_create_attr, u.kprobe_multi.cookies);
+    }
+    void operator()(const link_uprobe_multi& extra) const {
+      attr.u.uprobe_multi.path = ptr(extra.path);
+      attr.u.uprobe_multi.offsets = ptr(extra.offsets.data());
+      if (!extra.ref_ctr_offsets.empty())
+        attr.u.uprobe_multi.ref_ctr_offsets = ptr(extra.ref_ctr_offsets.data());
+      if (!extra.cookies.empty()) attr.u.uprobe_multi.cookies = ptr(extra.cookies.data());
+      attr.u.uprobe_multi.cnt = static_cast<std::uint32_t>(extra.offsets.size());
+      attr.u.uprobe_multi.flags = extra.flags;
+      attr.u.uprobe_multi.pid = extra.pid;
+      size = EBPF_OFFSETOFEND(compat::link_create_attr, u.uprobe_multi.pid);
+    }
+    void operator()(const link_netfilter& extra) const {
+      attr.u.netfilter.pf = extra.pf;
+      attr.u.netfilter.hooknum = extra.hooknum;
+      attr.u.netfilter.priority = extra.priority;
+      attr.u.netfilter.flags = extra.flags;
+      size = EBPF_OFFSETOFEND(compat::link_create_attr, u.netfilter.flags);
+    }
   };
   std::visit(fill_extra{attr, size}, options.extra);
   return checked_fd(BPF_LINK_CREATE, attr, size, subject, "create link");

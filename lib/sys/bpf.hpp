@@ -419,12 +419,41 @@ struct link_relative {
   std::uint64_t expected_revision = 0;
 };
 
+/// kprobe_multi (5.18): either symbol names or addresses; cookies optional (same count).
+/// `flags` is 1 (BPF_F_KPROBE_MULTI_RETURN) for kretprobes.
+struct link_kprobe_multi {
+  std::uint32_t flags = 0;
+  std::span<const char* const> symbols;
+  std::span<const std::uint64_t> addresses;
+  std::span<const std::uint64_t> cookies;
+};
+/// uprobe_multi (6.6): file offsets in `path`; ref_ctr_offsets and cookies optional (same count).
+/// `flags` is 1 (BPF_F_UPROBE_MULTI_RETURN) for uretprobes; `pid` 0 for every process.
+struct link_uprobe_multi {
+  const char* path = nullptr;
+  std::span<const std::uint64_t> offsets;
+  std::span<const std::uint64_t> ref_ctr_offsets;
+  std::span<const std::uint64_t> cookies;
+  std::uint32_t flags = 0;
+  std::uint32_t pid = 0;
+};
+/// netfilter (6.4): protocol family (NFPROTO_*), hook (NF_INET_*), priority, flags
+/// (BPF_F_NETFILTER_IP_DEFRAG, 6.6).
+struct link_netfilter {
+  std::uint32_t pf = 0;
+  std::uint32_t hooknum = 0;
+  std::int32_t priority = 0;
+  std::uint32_t flags = 0;
+};
+
 struct link_create_options {
   int prog_fd = -1;              ///< the program (or the struct_ops map fd)
   std::uint32_t target = 0;      ///< target fd (cgroup, netns, perf event...) or ifindex (xdp, tcx)
   attach_type type = attach_type::cgroup_inet_ingress;
   std::uint32_t flags = 0;
-  std::variant<std::monostate, link_perf_event, link_tracing, link_iter, link_relative> extra;
+  std::variant<std::monostate, link_perf_event, link_tracing, link_iter, link_relative,
+               link_kprobe_multi, link_uprobe_multi, link_netfilter>
+      extra;
 };
 
 /// BPF_LINK_CREATE (5.7; cgroup 5.7, xdp 5.9, perf_event 5.15, tracing cookie 5.19, tcx 6.6).
