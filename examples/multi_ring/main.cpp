@@ -196,7 +196,7 @@ int main(int argc, char** argv) try {
   };
 
   if (options.multiplex) {
-    readers.push_back(ebpf::async::ring_buffer(io, {object.map("forks"), object.map("execs"), object.map("exits")}));
+    readers.emplace_back(io, object.map("forks"), object.map("execs"), object.map("exits"));
     asio::co_spawn(io, read_multiplexed(readers[0]), on_done);
   } else {
     readers.emplace_back(io, object.map("forks"));

@@ -96,6 +96,10 @@ bool invoke_and_continue(F& f, Args&&... args) {
   }
 }
 
+/// Throws the type_mismatch of perf_record::as<T>() (lib/ring/ring.cpp).
+[[noreturn]] void throw_perf_sample_size(std::size_t size, std::size_t expected, std::uint32_t cpu,
+                                         bool lost);
+
 }  // namespace detail
 
 /// Why a reader returned no record.
@@ -438,6 +442,20 @@ struct perf_record {
 
   /// True for a PERF_RECORD_LOST record.
   bool is_lost() const noexcept { return lost != 0; }
+
+  /// The sample copied into a T: a copy, because sample data is only 4-byte aligned in the ring
+  /// (it follows the 12-byte header). Throws: ebpf::error(errc::type_mismatch) for a lost
+  /// record, or when the size is not sizeof(T) plus the kernel's padding (0 to 7 bytes).
+  template <class T>
+  T as() const {
+    static_assert(std::is_trivially_copyable_v<T> && std::is_default_constructible_v<T>,
+                  "perf_record::as<T>: T must be trivially copyable and default constructible");
+    if (is_lost() || data.size() < sizeof(T) || data.size() - sizeof(T) >= 8)
+      detail::throw_perf_sample_size(data.size(), sizeof(T), cpu, is_lost());
+    T value;
+    std::memcpy(static_cast<void*>(&value), data.data(), sizeof(T));
+    return value;
+  }
 };
 
 /// Reader of one perf ring (the mmap of a perf event, e.g. a PERF_COUNT_SW_BPF_OUTPUT event that

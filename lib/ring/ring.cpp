@@ -8,6 +8,16 @@
 #include <string>
 
 namespace ebpf::ring {
+
+void detail::throw_perf_sample_size(std::size_t size, std::size_t expected, std::uint32_t cpu,
+                                    bool lost) {
+  const std::string where = "perf buffer: record of CPU " + std::to_string(cpu);
+  if (lost) throw_error(errc::type_mismatch, where + " is a lost-sample count, not a sample");
+  throw_error(errc::type_mismatch, where + " is " + std::to_string(size) +
+                                       " bytes, the record type is " + std::to_string(expected) +
+                                       " bytes (plus up to 7 bytes of padding)");
+}
+
 namespace {
 
 bool aligned8(const void* pointer) noexcept {

@@ -348,6 +348,30 @@ TEST_F(AsyncTest, OneReaderMultiplexesTwoRings) {
   }
 }
 
+TEST_F(AsyncTest, RingsGivenOneByOneInsideACoroutineAndDrainedWithTryReadSome) {
+  auto object = ebpf_test::load_ringbuf_producer();
+  produce_ringbuf(object, 30, 30, 0, RING_BIG);
+  produce_ringbuf(object, 20, 20, 500, RING_SECOND);
+  std::vector<std::vector<std::uint64_t>> seqs(2);
+  run([&]() -> asio::awaitable<void> {
+    // Built inside the coroutine, where g++ 12 cannot take a braced list of maps.
+    ebpf::async::ring_buffer events(co_await asio::this_coro::executor, object.map("ring"),
+                                    object.map("second_ring"));
+    // Everything is ready already: try_read_some drains it without a single wait.
+    for (auto batch = events.try_read_some(); !batch.empty(); batch = events.try_read_some())
+      for (auto record : batch) seqs.at(record.ring).push_back(ebpf_test::header_of(record.data).seq);
+    CO_ASSERT_TRUE(seqs[0].size() == 30 && seqs[1].size() == 20);
+    // Caught up: the next record arrives through the awaited path.
+    produce_ringbuf(object, 1, 1, 900, RING_SECOND);
+    auto batch = co_await events.async_read_some(asio::use_awaitable);
+    CO_ASSERT_TRUE(batch.size() == 1);
+    EXPECT_EQ(batch[0].ring, 1u);
+    EXPECT_EQ(ebpf_test::header_of(batch[0].data).seq, 900u);
+  }());
+  for (std::uint64_t i = 0; i < 30; ++i) EXPECT_EQ(seqs[0][i], i);
+  for (std::uint64_t i = 0; i < 20; ++i) EXPECT_EQ(seqs[1][i], 500 + i);
+}
+
 TEST_F(AsyncTest, PerfBufferReportsTheCpuAndExactLostCounts) {
   auto object = ebpf_test::load_ringbuf_producer();
   ebpf::perf_buffer_options options;

@@ -223,6 +223,50 @@ TEST_F(AsyncReaderTest, ReadSomeDeliversEverythingReadyAndCommitsOncePerBatch) {
   EXPECT_EQ(reader.batch_size(), 4u);
 }
 
+TEST_F(AsyncReaderTest, TryReadSomeTakesWhatIsReadyWithoutWaiting) {
+  fake_reader reader(io, fake_ring_source(rings), 4);
+  EXPECT_TRUE(reader.try_read_some().empty());
+  for (std::uint32_t i = 0; i < 6; ++i) rings->produce_u32(i);
+  std::vector<std::uint32_t> seen;
+  for (auto batch = reader.try_read_some(); !batch.empty(); batch = reader.try_read_some())
+    for (std::uint32_t value : batch.as<std::uint32_t>()) seen.push_back(value);
+  EXPECT_EQ(seen, (std::vector<std::uint32_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(rings->commits, 2u);  // once per batch: the first when the second was read
+  // A read operation in flight owns the batch array: a synchronous read is refused.
+  bool delivered = false;
+  reader.async_receive([&](std::error_code ec, ebpf::async::ring_record record) {
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(as_u32(record.data), 6u);
+    delivered = true;
+  });
+  EXPECT_THROW(reader.try_read_some(), ebpf::error);
+  rings->produce_u32(6);
+  io.run();
+  EXPECT_TRUE(delivered);
+  reader.close();
+  try {
+    reader.try_read_some();
+    ADD_FAILURE() << "try_read_some on a closed reader did not throw";
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::invalid_argument);
+  }
+}
+
+TEST_F(AsyncReaderTest, TryReadSomeDeliversWhatACancelledOperationHadReadFirst) {
+  fake_reader reader(io, fake_ring_source(rings));
+  rings->produce_u32(1);
+  rings->produce_u32(2);
+  std::error_code result;
+  reader.async_read_some([&](std::error_code ec, ebpf::async::ring_batch) { result = ec; });
+  reader.cancel();  // the operation had read both records into the array, then was posted
+  io.run();
+  EXPECT_EQ(result, asio::error::operation_aborted);
+  auto batch = reader.try_read_some();
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(as_u32(batch[0].data), 1u);
+  EXPECT_EQ(as_u32(batch[1].data), 2u);
+}
+
 TEST_F(AsyncReaderTest, ViewsStayValidUntilTheNextReadStarts) {
   fake_reader reader(io, fake_ring_source(rings));
   rings->produce_u32(0x11111111);
@@ -724,6 +768,35 @@ TEST(AsyncPerfBufferTest, TypedReceiveSkipsLostRecordsAndAllowsThePadding) {
     EXPECT_EQ(third.value, 22u);
   }());
   EXPECT_EQ(reader.source().lost(), 3u);
+}
+
+TEST(AsyncPerfBufferTest, TryReadSomeAndRecordAsCopyTheSample) {
+  asio::io_context io;
+  auto perf = std::make_shared<fake_perf>();
+  fake_perf_reader reader(io, fake_perf_source(perf));
+  EXPECT_TRUE(reader.try_read_some().empty());
+  perf->sample(1, u32_bytes(30, 4));  // padded by the kernel
+  perf->lost(0, 2);
+  perf->sample(0, u32_bytes(31, 8));  // 12 bytes: not a 4-byte record
+  auto batch = reader.try_read_some();
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[0].as<std::uint32_t>(), 30u);
+  EXPECT_EQ(batch[0].cpu, 1u);
+  try {
+    (void)batch[1].as<std::uint32_t>();
+    ADD_FAILURE() << "a lost record read as a sample";
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::type_mismatch);
+    EXPECT_NE(std::string(e.what()).find("lost"), std::string::npos) << e.what();
+  }
+  try {
+    (void)batch[2].as<std::uint32_t>();
+    ADD_FAILURE() << "a 12-byte sample read as 4 bytes";
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::type_mismatch);
+    EXPECT_NE(std::string(e.what()).find("12 bytes"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(reader.try_read_some().empty());
 }
 
 TEST(AsyncPerfBufferTest, BatchAsThrowsOnAWrongSize) {

@@ -280,6 +280,16 @@ class basic_perf_buffer : public detail::reader_base<detail::perf_traits<Source>
     return detail::start_read<void(std::error_code, perf_batch)>(
         this->state_, detail::take_mode<perf_batch, decltype(take)>{take}, std::forward<Token>(token));
   }
+  /// Reads the records that are ready now (at most batch_size()) without waiting: an empty
+  /// batch when there are none. The same views and commit rule as async_read_some.
+  /// Throws: errc::invalid_argument when the reader is closed or a read operation is
+  /// outstanding; ebpf::error(EBADMSG) when a ring's memory is inconsistent. Kernel 4.4.
+  perf_batch try_read_some() {
+    auto& state = this->read_ready(subject);
+    perf_batch out(std::span<const perf_record>(state.records).subspan(state.next, state.count - state.next));
+    state.next = state.count;
+    return out;
+  }
 };
 
 /// The reader on Asio's type-erased executor.

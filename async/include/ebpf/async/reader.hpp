@@ -323,6 +323,23 @@ class reader_base {
  protected:
   using state_type = reader_state<Traits, Executor>;
 
+  /// The state, with the records that are ready now read into the batch array (undelivered
+  /// ones first, else a refill, which commits what was delivered): what try_read_some() takes
+  /// from. Throws: errc::invalid_argument when closed or while a read operation is
+  /// outstanding (both would read the same array); ebpf::error(EBADMSG) when the source is
+  /// broken.
+  state_type& read_ready(const char* subject) {
+    if (!is_open()) throw_error(errc::invalid_argument, std::string(subject) + ": try_read_some: the reader is closed");
+    state_type& s = *state_;
+    if (s.busy)
+      throw_error(errc::invalid_argument, std::string(subject) + ": try_read_some: a read operation is outstanding");
+    if (!s.pending()) s.refill();
+    if (!s.pending()) {
+      if (Traits::error(*s.source)) throw_errno(EBADMSG, std::string(subject) + ": try_read_some: the ring's memory is inconsistent");
+    }
+    return s;
+  }
+
   reader_base(const executor_type& executor, source_type&& source, std::size_t batch_size,
               const char* subject)
       : state_(std::make_shared<state_type>(executor, std::move(source), batch_size, subject)) {}

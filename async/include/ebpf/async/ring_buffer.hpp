@@ -288,6 +288,15 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
   using executor_type = Executor;
   using source_type = Source;
 
+ private:
+  template <class... Maps>
+  static Source make_source(const Maps&... maps) {
+    Source source;
+    (source.add(maps), ...);
+    return source;
+  }
+
+ public:
   /// Rebinds the reader to another executor type (as Asio's I/O objects do).
   template <class OtherExecutor>
   struct rebind_executor {
@@ -309,6 +318,14 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
                     std::size_t batch_size = default_batch_size)
     requires std::is_constructible_v<Source, std::initializer_list<std::reference_wrapper<const map>>>
       : base(executor, Source(rings), batch_size, subject) {}
+  /// A reader of two or more rings given one by one: ring_record::ring is the position in the
+  /// argument list. Unlike the braced-list constructor, it also works inside a coroutine with
+  /// g++ 12 (which miscompiles an initializer_list temporary there). Throws: as above.
+  template <class... More>
+    requires(sizeof...(More) > 0 && (std::is_convertible_v<const More&, const map&> && ...) &&
+             std::is_default_constructible_v<Source>)
+  basic_ring_buffer(const executor_type& executor, const map& first, const More&... more)
+      : base(executor, make_source(first, more...), default_batch_size, subject) {}
   /// A reader of an existing consumer (its rings, positions and counters), which it takes over.
   /// Throws: errc::invalid_argument when it has no ring (fd() -1); ebpf::error from dup().
   basic_ring_buffer(const executor_type& executor, Source&& source,
@@ -384,6 +401,19 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
     };
     return detail::start_read<void(std::error_code, ring_batch)>(
         this->state_, detail::take_mode<ring_batch, decltype(take)>{take}, std::forward<Token>(token));
+  }
+
+  /// Reads the records that are ready now, at most batch_size(), without waiting: an empty
+  /// batch when there are none (then co_await async_read_some or async_wait). The same views
+  /// and commit rule as async_read_some (records a cancelled operation had read come first), so
+  /// a loop may mix both: drain with try_read_some, sleep with async_read_some.
+  /// Throws: errc::invalid_argument when the reader is closed or a read operation is
+  /// outstanding; ebpf::error(EBADMSG) when a ring's memory is inconsistent. Kernel 5.8.
+  ring_batch try_read_some() {
+    auto& state = this->read_ready(subject);
+    ring_batch out = traits::batch(state, state.next, state.count);
+    state.next = state.count;
+    return out;
   }
 };
 
