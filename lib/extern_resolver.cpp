@@ -4,6 +4,7 @@
 // KERNEL.md: only the externs of the programs being loaded must resolve, so a program that is not
 // loaded cannot fail the load with a kfunc this kernel lacks.
 #include "extern_resolver.hpp"
+#include "object/core_compat.hpp"
 
 #include <ebpf/error.hpp>
 #include <ebpf/kconfig.hpp>
@@ -77,6 +78,31 @@ bool kernel_has_helper(std::string_view enumerator) {
   for (const auto& value : kernel.enumerators(*id))
     if (value.name == enumerator) return true;
   return false;
+}
+
+// "struct task_struct [5]", "ptr to int [2]", "func_proto (ptr to struct sk_buff [9], int [2]) -> int [2]":
+// a type as the error about an incompatible __ksym shows it (modifiers and typedefs skipped).
+std::string type_description(const btf& types, std::uint32_t id, int depth = 0) {
+  id = types.skip_modifiers_and_typedefs(id);
+  const btf_type t = types.type(id);
+  const std::string label =
+      std::string(to_string(t.kind)) + (t.name.empty() ? "" : " " + std::string(t.name)) + " [" + std::to_string(id) + "]";
+  if (depth >= 3) return label;
+  switch (t.kind) {
+    case btf_kind::pointer: return "ptr to " + type_description(types, t.size_or_type, depth + 1);
+    case btf_kind::array: {
+      const auto a = types.array(id);
+      return "array[" + std::to_string(a.count) + "] of " + type_description(types, a.element_type, depth + 1);
+    }
+    case btf_kind::function_proto: {
+      std::string out = "func_proto (";
+      const auto parameters = types.parameters(id);
+      for (std::size_t i = 0; i < parameters.size(); ++i)
+        out += (i ? ", " : "") + (parameters[i].type ? type_description(types, parameters[i].type, depth + 1) : "...");
+      return out + ") -> " + (t.size_or_type ? type_description(types, t.size_or_type, depth + 1) : "void");
+    }
+    default: return label;
+  }
 }
 
 // The prefix of syscall entry points on kernels built with syscall wrappers (libbpf's
@@ -176,6 +202,25 @@ resolved_externs resolve_externs(const object_spec& object, const std::set<std::
         // kfuncs by essential name (bpf_foo___v2 calls bpf_foo), variables by full name.
         auto id = kernel.find(function ? spec.essential_name : spec.name, function ? btf_kind::function : btf_kind::variable);
         if (!id) break;
+        // The object's declaration must fit the kernel's (libbpf bpf_object__resolve_ksym_var_btf_id
+        // and _func_btf_id, with bpf_core_types_are_compat): otherwise the program would read a
+        // variable or call a kfunc as something it is not. A weak kfunc that does not fit stays
+        // unresolved, as libbpf leaves it. Unlike libbpf, a forward declaration matches the
+        // kernel's struct: `struct task_struct;` is how a program that only passes the pointer on
+        // declares it, the kernel checks kfunc arguments by its own BTF anyway, and libbpf's
+        // "function types are incompatible" for it sends users to include all of vmlinux.h.
+        if (object.types && spec.btf_id != 0) {
+          const btf& local = *object.types;
+          const std::uint32_t local_type = local.type(spec.btf_id).size_or_type;
+          const std::uint32_t kernel_type = kernel.type(*id).size_or_type;
+          if (!core_types_are_compatible(local, local_type, kernel, kernel_type, /*forwards_match=*/true)) {
+            if (function && spec.weak) break;
+            throw_error(errc::type_mismatch, where(spec) + ": incompatible types: the object declares " +
+                                                 type_description(local, local_type) + ", the kernel has " +
+                                                 type_description(kernel, kernel_type) + " (kernel BTF " +
+                                                 std::string(function ? "func" : "var") + " [" + std::to_string(*id) + "])");
+          }
+        }
         value.resolved = true;
         value.btf_id = *id;
         value.btf_object_fd = 0;

@@ -65,6 +65,26 @@ link_info to_public(const sys::link_info& raw) {
   info.target_obj_id = raw.target_obj_id;
   info.target_btf_id = raw.target_btf_id;
   info.tp_name = raw.tp_name;
+  info.cookie = raw.cookie;
+  info.perf_event = static_cast<perf_event_kind>(raw.perf_event_type);
+  info.target_name = raw.target_name;
+  info.offset = raw.offset;
+  info.address = raw.address;
+  info.ref_ctr_offset = raw.ref_ctr_offset;
+  info.config = raw.config;
+  info.event_type = raw.event_type;
+  info.missed = raw.missed;
+  info.map_id = raw.map_id;
+  info.flags = raw.flags;
+  info.count = raw.count;
+  info.pid = raw.pid;
+  info.tid = raw.tid;
+  info.order = raw.order;
+  info.netfilter_pf = raw.netfilter_pf;
+  info.netfilter_hooknum = raw.netfilter_hooknum;
+  info.netfilter_priority = raw.netfilter_priority;
+  info.addresses = raw.addresses;
+  info.cookies = raw.cookies;
   return info;
 }
 

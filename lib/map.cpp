@@ -387,6 +387,11 @@ void map::freeze() {
   try {
     sys::map_freeze(fd_.get(), subject());
   } catch (const error& e) {
+    // A second freeze: 6.18 refuses the write access a freeze needs (EPERM, handled below);
+    // older kernels (6.1) test "already frozen" first and say EBUSY.
+    if (is_system_errno(e.code(), EBUSY) && sys::map_fd_status_of(fd()).frozen)
+      throw error(e.code(), quoted_subject(name()) + ": freeze: " + std::strerror(EBUSY) +
+                                " (the map is frozen already)");
     rethrow_write(e, *this, "freeze");
   }
 }

@@ -1,19 +1,34 @@
 // ebpf::object: the live glue from object_spec (pure) to kernel maps and programs (lib/sys).
+#include <ebpf/btf_sanitizer.hpp>
 #include <ebpf/kernel_btf.hpp>
 #include <ebpf/object.hpp>
 #include <ebpf/relocation.hpp>
+#include <ebpf/struct_ops.hpp>
 
+#include "attach/struct_ops.hpp"
+#include "attach/tracing_internal.hpp"
 #include "extern_resolver.hpp"
 #include "sys/bpf.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <optional>
 #include <set>
 
 namespace ebpf {
+namespace {
+
+// A loaded struct_ops map's kernel value, program fds filled in after the programs loaded.
+struct struct_ops_value {
+  struct_ops_layout layout;
+  bool link = false;
+  std::vector<std::string> missing;  // "program 'p' (member 'm')" not loaded
+};
+
+}  // namespace
 
 struct object::kernel_state {
   unique_fd btf_fd;
@@ -21,6 +36,8 @@ struct object::kernel_state {
   std::map<std::string, ebpf::map, std::less<>> maps;
   std::map<std::string, ebpf::program, std::less<>> programs;
   std::map<std::string, mapped_region, std::less<>> global_memory;  // data map name -> mapping
+  // struct_ops map name -> its kernel value (registered by attach_struct_ops).
+  std::map<std::string, struct_ops_value, std::less<>> struct_ops;
 };
 
 namespace {
@@ -210,7 +227,17 @@ void object::load(const load_options& options) {
   if (options.only.empty())
     for (const auto& program : spec_.programs)
       if (program.autoload) programs.push_back(&program);
+  // struct_ops programs load against the struct_ops map that names them (its kernel struct and
+  // member); like libbpf 1.3+, one no map names is not loaded unless asked for by name.
+  std::map<std::string, std::vector<std::string>> struct_ops_maps_of;  // program -> maps naming it
+  for (const auto& map : spec_.maps)
+    if (map.struct_ops)
+      for (const auto& [member, name] : map.struct_ops->programs) struct_ops_maps_of[name].push_back(map.name);
+  if (options.only.empty())
+    std::erase_if(programs, [&](const program_spec* p) { return p->kind.type == program_type::struct_ops && !struct_ops_maps_of.count(p->name); });
   std::set<std::string> wanted_maps;
+  for (const auto* program : programs)
+    for (const auto& map : struct_ops_maps_of[program->name]) wanted_maps.insert(map);
   if (options.only.empty()) {
     for (const auto& map : spec_.maps) wanted_maps.insert(map.name);
   } else {
@@ -255,10 +282,35 @@ void object::load(const load_options& options) {
   // printing). A kernel that rejects it only costs us those extras, except for maps that need it.
   if (spec_.types) {
     try {
-      state->btf_fd = sys::btf_load(spec_.types->bytes(), subject + ": BTF");
+      state->btf_fd = sys::btf_load(sanitize_btf_for_kernel(*spec_.types).bytes(), subject + ": BTF");
     } catch (const error& e) {
       state->btf_error = e.what();
     }
+  }
+
+  // struct_ops values laid out by the running kernel's types, before any map exists: they give
+  // the maps' value sizes and the member programs' attach_btf_id / expected_attach_type.
+  struct struct_ops_target {
+    std::uint32_t kernel_type_id;
+    std::uint32_t member_index;
+    std::string map;
+  };
+  std::map<std::string, struct_ops_target, std::less<>> struct_ops_targets;  // program -> target
+  for (const auto& spec : spec_.maps) {
+    if (!spec.struct_ops || !wanted_maps.count(spec.name)) continue;
+    const std::string map_subject = subject + ": struct_ops '" + spec.name + "'";
+    struct_ops_value value;
+    value.layout = lay_out_struct_ops(*spec_.types, *spec.struct_ops, kernel_btf(), map_subject);
+    value.link = spec.struct_ops->link;
+    for (const auto& slot : value.layout.programs) {
+      auto [target, inserted] = struct_ops_targets.try_emplace(slot.program, struct_ops_target{value.layout.kernel_type_id, slot.member_index, spec.name});
+      // One program is loaded once: it can serve several maps only as the same member of the
+      // same kernel struct (the verifier checked it against exactly that).
+      if (!inserted && (target->second.kernel_type_id != value.layout.kernel_type_id || target->second.member_index != slot.member_index))
+        throw_error(errc::invalid_object, map_subject + ": program '" + slot.program + "' is member '" + slot.member +
+                                              "' here but another member in struct_ops '" + target->second.map + "'");
+    }
+    state->struct_ops.emplace(spec.name, std::move(value));
   }
 
   // Maps first: programs refer to their fds.
@@ -278,10 +330,22 @@ void object::load(const load_options& options) {
         if (e.code() != std::error_code(ENOENT, std::system_category())) throw;
       }
       if (created.fd() >= 0) {
-        // Reuse only a compatible map: same shape as the definition.
-        if (created.type() != spec.type || created.key_size() != spec.key_size || created.value_size() != spec.value_size ||
-            created.max_entries() != spec.max_entries || created.flags() != spec.flags)
-          throw_error(errc::type_mismatch, map_subject + ": the map pinned at '" + pin_path + "' is " +
+        // Reuse only a compatible map: same shape as the definition. The message names each
+        // property that differs first, then both shapes.
+        std::string differences;
+        auto differs = [&](const char* property, const std::string& pinned, const std::string& defined) {
+          if (pinned == defined) return;
+          differences += std::string(differences.empty() ? "" : ", ") + property + " " + pinned + " (the object defines " +
+                         defined + ")";
+        };
+        differs("type", std::string(to_string(created.type())), std::string(to_string(spec.type)));
+        differs("key_size", std::to_string(created.key_size()), std::to_string(spec.key_size));
+        differs("value_size", std::to_string(created.value_size()), std::to_string(spec.value_size));
+        differs("max_entries", std::to_string(created.max_entries()), std::to_string(spec.max_entries));
+        differs("flags", std::to_string(created.flags()), std::to_string(spec.flags));
+        if (!differences.empty())
+          throw_error(errc::type_mismatch, map_subject + ": the map pinned at '" + pin_path + "' differs: " + differences +
+                                               "; it is " +
                                                std::string(to_string(created.type())) + " key " + std::to_string(created.key_size()) +
                                                " value " + std::to_string(created.value_size()) + " max_entries " +
                                                std::to_string(created.max_entries()) + " flags " + std::to_string(created.flags()) +
@@ -294,6 +358,15 @@ void object::load(const load_options& options) {
       }
     }
     auto create = create_spec_of(spec_, spec, state->btf_fd.get());
+    if (auto ops = state->struct_ops.find(spec.name); ops != state->struct_ops.end()) {
+      // The kernel describes the value (btf_vmlinux_value_type_id) but still wants a valid
+      // btf_fd (EINVAL with 0, see KERNEL.md): the object's, as libbpf passes.
+      create.value_size = static_cast<std::uint32_t>(ops->second.layout.value.size());
+      create.btf_vmlinux_value_type_id = ops->second.layout.kernel_value_type_id;
+      create.btf_key_type_id = create.btf_value_type_id = 0;
+      create.btf_fd = state->btf_fd.get();
+      create.value_type_name = "struct bpf_struct_ops_" + spec.struct_ops->type_name;
+    }
     try {
       created = ebpf::map::create(create);
     } catch (const error& e) {
@@ -351,10 +424,28 @@ void object::load(const load_options& options) {
       load.kernel_version = spec_.kernel_version;
       load.subject = program_subject;
       load.log_level = options.log_level;
-      if (program->kind.needs_btf_attach_target) {
+      if (auto target = options.program_targets.find(program->name); target != options.program_targets.end()) {
+        // The target is a function of a loaded BPF program: attach_prog_fd + its BTF id there.
+        const std::string function = target->second.function.empty() ? program->kind.attach_target : target->second.function;
+        if (function.empty())
+          throw_error(errc::invalid_argument, program_subject + ": program_targets names no function and the section names none");
+        load.attach_prog_fd = target->second.prog_fd;
+        load.attach_btf_id = detail::program_function_btf_id(target->second.prog_fd, function, program_subject);
+      } else if (program->kind.needs_btf_attach_target) {
         if (program->kind.type == program_type::ext)
-          throw_error(errc::unsupported, program_subject + ": freplace programs need the target program (attach_prog_fd), which object::load does not take yet");
+          throw_error(errc::invalid_argument, program_subject + ": a freplace program needs its target program: load_options::program_targets[\"" +
+                                                  program->name + "\"] = {target.fd()}");
         load.attach_btf_id = attach_btf_id_for(*program, program_subject);
+      }
+      if (program->kind.type == program_type::struct_ops) {
+        auto target = struct_ops_targets.find(program->name);
+        if (target == struct_ops_targets.end())
+          throw_error(errc::invalid_argument, program_subject + ": no struct_ops map in SEC(\".struct_ops\") or SEC(\".struct_ops.link\") "
+                                                                "sets a member to this program, so there is nothing to load it for");
+        // The verifier checks the program as that member of that kernel struct
+        // (kernel/bpf/verifier.c check_struct_ops_btf_id).
+        load.attach_btf_id = target->second.kernel_type_id;
+        load.expected_attach_type = static_cast<attach_type>(target->second.member_index);
       }
       if (state->btf_fd) {
         load.btf_fd = state->btf_fd.get();
@@ -385,6 +476,19 @@ void object::load(const load_options& options) {
       status.error = e.what();
     }
     report_.push_back(std::move(status));
+  }
+
+  // struct_ops values get their program fds (registered later, by attach_struct_ops).
+  for (auto& [name, value] : state->struct_ops) {
+    for (const auto& slot : value.layout.programs) {
+      auto found = state->programs.find(slot.program);
+      if (found == state->programs.end()) {
+        value.missing.push_back("program '" + slot.program + "' (member '" + slot.member + "')");
+        continue;
+      }
+      const std::uint64_t fd = static_cast<std::uint64_t>(found->second.fd());
+      std::memcpy(value.layout.value.data() + slot.value_offset, &fd, sizeof fd);
+    }
   }
 
   // `values` of prog arrays and maps of maps, now that both sides exist.
@@ -437,6 +541,42 @@ ebpf::program& object::program(std::string_view name) {
     throw_error(errc::not_found, subject + (spec_.find_program(name) ? ": not loaded" : ": no such program"));
   return found->second;
 }
+
+namespace {
+const struct_ops_value& loaded_struct_ops(const object_spec& spec, const std::map<std::string, struct_ops_value, std::less<>>* loaded,
+                                          std::string_view name, const std::string& subject) {
+  if (!loaded) throw_error(errc::invalid_argument, subject + ": the object is not loaded yet (call load())");
+  auto found = loaded->find(name);
+  if (found == loaded->end()) {
+    const map_spec* map = spec.find_map(name);
+    throw_error(errc::not_found, subject + (map && map->struct_ops ? ": not created (load_options::only left out its programs)"
+                                                                     : ": no such struct_ops variable in SEC(\".struct_ops\") or SEC(\".struct_ops.link\")"));
+  }
+  if (!found->second.missing.empty()) {
+    std::string list;
+    for (const auto& missing : found->second.missing) list += (list.empty() ? "" : ", ") + missing;
+    throw_error(errc::not_found, subject + ": cannot register: not loaded: " + list);
+  }
+  return found->second;
+}
+}  // namespace
+
+link object::attach_struct_ops(std::string_view name) {
+  const std::string subject = "object '" + spec_.name + "': struct_ops '" + std::string(name) + "'";
+  const auto& value = loaded_struct_ops(spec_, loaded_ ? &kernel_->struct_ops : nullptr, name, subject);
+  return detail::attach_struct_ops(map(name).fd(), value.layout.value, value.link, subject);
+}
+
+void object::update_struct_ops(ebpf::link& registration, std::string_view name) {
+  const std::string subject = "object '" + spec_.name + "': struct_ops '" + std::string(name) + "'";
+  const auto& value = loaded_struct_ops(spec_, loaded_ ? &kernel_->struct_ops : nullptr, name, subject);
+  if (!value.link)
+    throw_error(errc::invalid_argument, subject + ": only SEC(\".struct_ops.link\") maps can replace another in a struct_ops link");
+  if (!registration.is_kernel_link() || registration.fd() < 0)
+    throw_error(errc::invalid_argument, subject + ": the link is not a struct_ops bpf_link (use one from attach_struct_ops)");
+  detail::update_struct_ops_link(registration.fd(), map(name).fd(), value.layout.value, subject + ": swap into link");
+}
+
 
 std::vector<std::string> object::map_names() const {
   std::vector<std::string> names;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "attach/uprobe_section.hpp"
 #include "sys/bpf.hpp"
 
 namespace ebpf {
@@ -112,6 +113,10 @@ program_info program::info() const {
   info.load_time = std::chrono::nanoseconds(raw.load_time);
   info.created_by_uid = raw.created_by_uid;
   info.gpl_compatible = raw.gpl_compatible;
+  info.recursion_misses = raw.recursion_misses;
+  info.attach_btf_id = raw.attach_btf_id;
+  info.attach_btf_object_id = raw.attach_btf_obj_id;
+  info.ifindex = raw.ifindex;
   return info;
 }
 
@@ -181,6 +186,9 @@ link program::attach() const {
     throw_error(errc::invalid_argument, subject_ + ": attach: the program has no section to say where (use an attach_* function)");
   const section_info& section = *section_;
   const std::string where = subject_ + ": attach as SEC(\"" + std::string(section.convention) + "\")";
+  if (type_ == program_type::struct_ops)
+    throw_error(errc::invalid_argument, where + ": a struct_ops program runs as a member of its struct_ops map: register the "
+                                                 "map with object::attach_struct_ops(\"<variable>\")");
   switch (section.method) {
     case attach_method::tracepoint: {
       auto target = parse_tracepoint_target(section.attach_target);
@@ -192,12 +200,38 @@ link program::attach() const {
       return attach_raw_tracepoint(section.attach_target);
     case attach_method::tracing:
     case attach_method::lsm:
-      if (type_ == program_type::ext) break;
-      // The target is the program's attach_btf_id: BPF_RAW_TRACEPOINT_OPEN without a name.
-      return attach_raw_tracepoint("");
+      // The target was fixed at load (attach_btf_id, and attach_prog_fd for freplace).
+      return attach_trace();
+    case attach_method::kprobe: {
+      auto target = parse_kprobe_target(section.attach_target);
+      if (!target) throw_error(errc::invalid_argument, where + ": section target '" + section.attach_target + "' is not <function>[+<offset>] (use attach_kprobe)");
+      return attach_kprobe({.symbol = target->function, .offset = target->offset, .retprobe = section.retprobe});
+    }
+    case attach_method::ksyscall:
+      if (section.attach_target.empty()) throw_error(errc::invalid_argument, where + ": the section names no syscall (use attach_kprobe with syscall = true)");
+      return attach_kprobe({.symbol = section.attach_target, .retprobe = section.retprobe, .syscall = true});
+    case attach_method::kprobe_multi:
+    case attach_method::kprobe_session:
+      if (section.attach_target.empty()) throw_error(errc::invalid_argument, where + ": the section names no function pattern (use attach_kprobe_multi)");
+      return attach_kprobe_multi({.pattern = section.attach_target, .retprobe = section.retprobe});
+    case attach_method::iter:
+      return attach_iter();
+    case attach_method::uprobe:
+    case attach_method::uprobe_multi:
+    case attach_method::uprobe_session:
+    case attach_method::usdt:
+      return detail::attach_uprobe_section(*this, section, where);
     default:
       break;
   }
+  // sk_lookup and flow_dissector hook a network namespace: the caller's, unless told otherwise.
+  if (type_ == program_type::sk_lookup || type_ == program_type::flow_dissector) return attach_netns();
+  // XDP and tc programs hook a network device, and no section convention names one.
+  if (type_ == program_type::xdp)
+    throw_error(errc::invalid_argument, where + ": an XDP program needs an interface: use attach_xdp(interface, options)");
+  if (type_ == program_type::sched_cls)
+    throw_error(errc::invalid_argument, where + ": a tc program needs an interface: use attach_tcx(interface, direction) "
+                                                 "or attach_tc(interface, direction)");
   throw_error(errc::invalid_argument, where + ": the section does not say where to attach: use attach_cgroup, attach_xdp, "
                                                "attach_socket_filter or the attach call for this program type");
 }

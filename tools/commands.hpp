@@ -40,6 +40,23 @@ int map_list(bool json);
 /// `ebpfpp map dump ID|PATH`: every entry of a map.
 int map_dump(const std::string& target, bool json);
 
+struct feature_command {
+  bool json = false;
+  bool full = false;        ///< also probe the helpers that write to the kernel log
+  bool no_helpers = false;  ///< skip the helpers-per-program-type section
+};
+/// `ebpfpp feature`: what the running kernel supports (program types, map types, kernel
+/// features, helpers per program type), like `bpftool feature probe kernel`.
+int feature_probe(const feature_command& command);
+/// `ebpfpp prog show ID`: one program in detail, with its run statistics and links.
+int prog_show(const std::string& id, bool json);
+/// `ebpfpp link list`: every bpf_link with its type-specific details.
+int link_list(bool json);
+/// `ebpfpp btf list`: every BTF object (vmlinux, modules, loaded BTF) and who uses it.
+int btf_list(bool json);
+/// `ebpfpp map show ID`: one map in detail, with the programs that use it.
+int map_show(const std::string& id, bool json);
+
 struct btf_dump_command {
   std::string file = "/sys/kernel/btf/vmlinux";  ///< raw BTF or an ELF object with .BTF
   std::string format = "c";                      ///< "c" or "raw"

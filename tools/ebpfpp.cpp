@@ -25,7 +25,7 @@ const char* const json_help = "print JSON instead of text (the field names are a
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ebpfpp: inspect and load eBPF objects, list programs and maps in the kernel, dump BTF.",
+  CLI::App app{"ebpfpp: inspect and load eBPF objects, list and show programs, maps, links and BTF in the kernel, dump BTF, probe kernel features.",
                "ebpfpp"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "ebpfpp " EBPFPP_VERSION);
@@ -113,6 +113,60 @@ int main(int argc, char** argv) {
                           ": [{\"id\", \"type\", \"name\", \"tag\", \"xlated_len\", \"jited_len\", \"map_ids\", "
                           "\"btf_id\", \"gpl_compatible\", \"created_by_uid\"}]");
 
+  std::string prog_show_id;
+  bool prog_show_json = false;
+  auto* prog_show = prog->add_subcommand(
+      "show",
+      "one program in detail: id, type, name, tag, load time, uid, sizes, verified instructions, map "
+      "ids, BTF ids, the links that attach it, and its run statistics (run_cnt, run_time_ns, "
+      "recursion_misses). The kernel counts runs only while statistics are on: sysctl "
+      "kernel.bpf_stats_enabled=1, or while a process holds a BPF_ENABLE_STATS fd "
+      "(ebpf::enable_program_stats())");
+  prog_show->add_option("id", prog_show_id, "the program id (see `ebpfpp prog list`)")->required()->type_name("ID");
+  prog_show->add_flag("--json", prog_show_json,
+                      std::string(json_help) +
+                          ": {\"id\", \"type\", \"name\", \"tag\", \"gpl_compatible\", \"loaded_at_ns\", "
+                          "\"created_by_uid\", \"xlated_len\", \"jited_len\", \"verified_insns\", \"map_ids\", "
+                          "\"btf_id\", \"attach_btf_obj_id\", \"attach_btf_id\", \"ifindex\", \"link_ids\", "
+                          "\"run_cnt\", \"run_time_ns\", \"recursion_misses\", \"stats_sysctl\"}");
+
+  // ---- link -----------------------------------------------------------------------------------
+  auto* link = app.add_subcommand("link", "bpf_links in the kernel");
+  link->require_subcommand(1);
+  bool link_list_json = false;
+  auto* link_list = link->add_subcommand(
+      "list",
+      "list every bpf_link: id, type, program id and what it attaches to (tracepoint name, cgroup "
+      "id, interface, netns inode, perf event kind and target, uprobe path, netfilter hook, "
+      "struct_ops map, cookies...)");
+  link_list->add_flag("--json", link_list_json,
+                      std::string(json_help) +
+                          ": [{\"id\", \"type\", \"prog_id\", and the fields of the link type, named as "
+                          "bpftool names them (\"tp_name\", \"attach_type\", \"cgroup_id\", \"ifindex\", "
+                          "\"devname\", \"netns_ino\", \"event_type\", \"file\", \"func\", \"offset\", \"path\", "
+                          "\"pid\", \"map_id\", \"pf\", \"hook\", \"prio\", \"cookie\", ...)}]");
+
+  // ---- feature --------------------------------------------------------------------------------
+  ebpf::cli::feature_command feature_args;
+  auto* feature = app.add_subcommand(
+      "feature",
+      "probe what the running kernel supports, like `bpftool feature probe kernel`: every program "
+      "type, every map type, the kernel features the loader relies on (BTF kinds, global data, "
+      "ring buffers, cookies, kfuncs, link types...) and the helpers each program type may call. "
+      "Each answer is supported, unsupported or unknown with the errno that made it so (e.g. "
+      "EPERM: not privileged, or refused by lockdown)");
+  feature->add_flag("--json", feature_args.json,
+                    std::string(json_help) +
+                        ": {\"program_types\": [{\"name\", \"id\", \"state\", \"errno\", \"error\", "
+                        "\"detail\"}], \"map_types\": [same], \"kernel_features\": [{\"name\", "
+                        "\"description\", \"state\", \"errno\", \"error\", \"detail\"}], \"helpers\": "
+                        "{\"<program type>\": {\"program_type\", \"available\": [names], \"unknown\"}} or "
+                        "null with --no-helpers}; state is \"supported\", \"unsupported\" or \"unknown\"");
+  feature->add_flag("--full", feature_args.full,
+                    "also probe bpf_trace_printk, bpf_trace_vprintk and bpf_probe_write_user, whose "
+                    "loading writes a warning to the kernel log (bpftool's `full`)");
+  feature->add_flag("--no-helpers", feature_args.no_helpers, "skip the helpers per program type (the slowest part)");
+
   // ---- map ------------------------------------------------------------------------------------
   auto* map = app.add_subcommand("map", "maps in the kernel");
   map->require_subcommand(1);
@@ -138,9 +192,26 @@ int main(int argc, char** argv) {
                          "\"entries\": [{\"key\", \"value\"} or, per-CPU, {\"key\", \"values\": [{\"cpu\", "
                          "\"value\"}]} or {\"key\", \"error\"}]}");
 
+  std::string map_show_id;
+  bool map_show_json = false;
+  auto* map_show = map->add_subcommand(
+      "show", "one map in detail: id, type, name, sizes, flags, BTF ids, map_extra and the programs using it");
+  map_show->add_option("id", map_show_id, "the map id (see `ebpfpp map list`)")->required()->type_name("ID");
+  map_show->add_flag("--json", map_show_json,
+                     std::string(json_help) +
+                         ": {\"id\", \"type\", \"name\", \"key_size\", \"value_size\", \"max_entries\", "
+                         "\"flags\", \"btf_id\", \"btf_key_type_id\", \"btf_value_type_id\", "
+                         "\"btf_vmlinux_value_type_id\", \"map_extra\", \"ifindex\", \"prog_ids\"}");
+
   // ---- btf ------------------------------------------------------------------------------------
   auto* btf = app.add_subcommand("btf", "BPF Type Format: the kernel's types or an object's");
   btf->require_subcommand(1);
+  bool btf_list_json = false;
+  auto* btf_list = btf->add_subcommand(
+      "list", "list every BTF object in the kernel (vmlinux, modules, BTF loaded with programs and maps): id, "
+              "name, size, whether it is the kernel's, and the programs and maps using it");
+  btf_list->add_flag("--json", btf_list_json,
+                     std::string(json_help) + ": [{\"id\", \"size\", \"name\", \"kernel\", \"prog_ids\", \"map_ids\"}]");
   ebpf::cli::btf_dump_command btf_dump_args;
   auto* btf_dump = btf->add_subcommand(
       "dump",
@@ -176,6 +247,11 @@ int main(int argc, char** argv) {
     if (map_list->parsed()) return ebpf::cli::map_list(map_list_json);
     if (map_dump->parsed()) return ebpf::cli::map_dump(dump_target, map_dump_json);
     if (btf_dump->parsed()) return ebpf::cli::btf_dump(btf_dump_args);
+    if (prog_show->parsed()) return ebpf::cli::prog_show(prog_show_id, prog_show_json);
+    if (link_list->parsed()) return ebpf::cli::link_list(link_list_json);
+    if (feature->parsed()) return ebpf::cli::feature_probe(feature_args);
+    if (map_show->parsed()) return ebpf::cli::map_show(map_show_id, map_show_json);
+    if (btf_list->parsed()) return ebpf::cli::btf_list(btf_list_json);
   } catch (const std::exception& e) {
     std::fflush(stdout);
     fmt::print(stderr, "ebpfpp: {}\n", e.what());

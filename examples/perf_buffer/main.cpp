@@ -189,13 +189,6 @@ int main(int argc, char** argv) try {
   signals.async_wait([&](std::error_code ec, int) {
     if (!ec) stop_monitor.emit(asio::cancellation_type::terminal);
   });
-  if (options.seconds > 0) {
-    deadline.expires_after(std::chrono::seconds(options.seconds));
-    deadline.async_wait([&](std::error_code ec) {
-      if (!ec) stop_monitor.emit(asio::cancellation_type::terminal);
-    });
-  }
-
   if (!options.json) {
     std::printf("%-4s %-8s %-8s %-16s %s\n", "CPU", "PID", "PPID", "COMM", "FILENAME");
     std::fflush(stdout);  // at once: whoever reads the output knows the example is ready
@@ -208,6 +201,14 @@ int main(int argc, char** argv) try {
                    deadline.cancel();
                  }));
   generate_execs(options.generate);  // the samples wait in the rings (or are lost) until io.run()
+  // The deadline counts from here: on a slow machine (a QEMU guest without KVM) generating can
+  // take longer than --seconds, and a deadline armed before it would stop the monitor unread.
+  if (options.seconds > 0) {
+    deadline.expires_after(std::chrono::seconds(options.seconds));
+    deadline.async_wait([&](std::error_code ec) {
+      if (!ec) stop_monitor.emit(asio::cancellation_type::terminal);
+    });
+  }
   io.run();
 
   if (failure && !is_cancellation(failure)) std::rethrow_exception(failure);  // aborted: the normal way out

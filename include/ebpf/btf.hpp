@@ -86,6 +86,27 @@ struct btf_type {
   std::uint32_t size_or_type = 0;
 };
 
+class btf;
+namespace detail {
+class btf_checker;
+}
+
+/// How btf::parse reads its input (the defaults: copy the bytes, check everything, no base).
+struct btf_parse_options {
+  /// Split BTF (a kernel module's /sys/kernel/btf/<module>, libbpf's btf__parse_split): the BTF
+  /// it extends. Its own type ids continue after the base's last one, and string offsets below
+  /// the base's string section size name the base's strings; references may go into the base.
+  std::shared_ptr<const btf> base;
+  /// Non-null: the bytes are used where they are, not copied, and this keeps them alive (an
+  /// mmap of /sys/kernel/btf/vmlinux, a buffer read once). The bytes must not change.
+  std::shared_ptr<const void> owner;
+  /// false: check only what keeps every accessor inside the blob (header, sections, record
+  /// bounds, kinds, type name offsets) and skip the kernel's per-kind rules (member offsets,
+  /// integer encodings, reference targets, ...). For BTF the kernel itself checked with those
+  /// rules (/sys/kernel/btf/*): re-checking vmlinux's 126,000 types costs milliseconds.
+  bool check_kind_rules = true;
+};
+
 /// Parsed, validated BTF. Immutable except for the explicit fix-ups used before loading into the
 /// kernel. Type ids start at 1 (0 is void); for split BTF, ids continue after the base.
 class btf {
@@ -105,6 +126,19 @@ class btf {
   /// truncated header or section, type of unknown kind, member referring to a missing type,
   /// string offset outside the string section, ...).
   static btf parse(std::span<const std::byte> bytes);
+  /// Parses with options: in place (options.owner), as split BTF over options.base, or with
+  /// only the structural checks (options.check_kind_rules = false).
+  /// Throws: as parse(bytes); for split BTF also when a reference or name offset is beyond the
+  /// base and the split part together.
+  static btf parse(std::span<const std::byte> bytes, const btf_parse_options& options);
+
+  /// The base of split BTF; null for standalone BTF.
+  const btf* base() const noexcept { return base_.get(); }
+  /// The lowest id of this BTF's own types: 1, or the base's type_count() for split BTF.
+  std::uint32_t first_own_id() const noexcept { return base_ ? base_types_ : 1; }
+  /// The kind of type `id`, without reading its name (cheaper than type(id).kind).
+  /// Throws: as type().
+  btf_kind kind(std::uint32_t id) const;
 
   /// Number of type ids, including void (so valid ids are 0 .. type_count()-1).
   std::uint32_t type_count() const noexcept;
@@ -115,7 +149,7 @@ class btf {
 
   /// First type (lowest id) with this name and kind (names are not unique across kinds).
   /// The name index is built on the first call (a few ms for vmlinux); concurrent calls on a
-  /// const btf are safe. An empty name finds nothing.
+  /// const btf are safe. An empty name finds nothing. Split BTF searches its base first.
   std::optional<std::uint32_t> find(std::string_view name, btf_kind kind) const;
   /// First type (lowest id) with this name, of any kind.
   std::optional<std::uint32_t> find(std::string_view name) const;
@@ -150,7 +184,8 @@ class btf {
   std::uint32_t func_linkage(std::uint32_t id) const;      // function: 0 static, 1 global, 2 extern
   std::int32_t decl_tag_component(std::uint32_t id) const;  // decl_tag: -1 or member/param index
 
-  /// The raw blob as it would be loaded into the kernel (reflects fix-ups).
+  /// The raw blob as it would be loaded into the kernel (reflects fix-ups). For split BTF, only
+  /// the split part.
   std::span<const std::byte> bytes() const noexcept;
 
   /// Sets a DATASEC's size / one of its variables' offset.
@@ -170,7 +205,8 @@ class btf {
   // views and string_views taken before it.
 
   /// The record of type `id` (12-byte header: name_off, info, size_or_type; then its tail), to
-  /// edit in place. Throws: errc::not_found for id 0 or an id out of range.
+  /// edit in place (BTF parsed in place is copied first). Throws: errc::not_found for id 0, an
+  /// id out of range or one of the base's (split BTF).
   std::span<std::byte> record(std::uint32_t id);
   /// The offset of a type's name in the string section. Throws: as type().
   std::uint32_t name_offset(std::uint32_t id) const;
@@ -182,18 +218,33 @@ class btf {
   std::uint32_t add_type(std::span<const std::byte> record);
 
  private:
+  friend class detail::btf_checker;
   struct name_index;  // built once, on the first find() (see btf.cpp)
   const name_index& index() const;
   std::uint32_t first_named(std::string_view name) const;  // lowest id with this name, 0 if none
   void rebuild(std::span<const std::byte> extra_types, std::string_view extra_string);
   void names_changed();
+  void make_owned();
   void check_kind(std::uint32_t id, btf_kind a, btf_kind b, const char* accessor) const;
+  // The record of a valid, non-zero id (own or the base's) and the string at a valid offset.
+  const std::byte* raw_record(std::uint32_t id) const noexcept;
+  const char* raw_string(std::uint32_t offset) const noexcept;
+  std::uint32_t string_limit() const noexcept { return base_strings_ + string_section_size_; }
+  std::byte* own_record(std::uint32_t id, const char* action);  // copies a borrowed blob first
 
-  std::vector<std::byte> bytes_;
-  std::vector<std::uint32_t> type_offsets_;  // type id -> offset of its btf_type in bytes_
-  std::uint32_t type_section_offset_ = 0;     // where the type section starts in bytes_
+  std::vector<std::byte> bytes_;          // the blob when owned (empty when borrowed)
+  std::shared_ptr<const void> owner_;     // keeps a borrowed blob alive
+  const std::byte* data_ = nullptr;       // the blob: bytes_.data() or the borrowed bytes
+  std::size_t size_ = 0;
+  // Own type id - base_types_ -> offset of its btf_type in the blob (index 0 is void when
+  // there is no base).
+  std::vector<std::uint32_t> type_offsets_;
+  std::uint32_t type_section_offset_ = 0;     // where the type section starts in the blob
   std::uint32_t string_section_offset_ = 0;
   std::uint32_t string_section_size_ = 0;
+  std::shared_ptr<const btf> base_;  // split BTF: the base
+  std::uint32_t base_types_ = 0;     // base_->type_count(), 0 without a base
+  std::uint32_t base_strings_ = 0;   // base_->string_limit(), 0 without a base
   std::unique_ptr<name_index> index_;  // null for small BTF (find() scans), default-constructed or moved-from
 };
 

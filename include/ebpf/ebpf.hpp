@@ -5,6 +5,7 @@
 #include <ebpf/btf_dump.hpp>
 #include <ebpf/core.hpp>
 #include <ebpf/error.hpp>
+#include <ebpf/features.hpp>
 #include <ebpf/kconfig.hpp>
 #include <ebpf/link.hpp>
 #include <ebpf/map.hpp>
@@ -15,6 +16,7 @@
 #include <ebpf/relocation.hpp>
 #include <ebpf/ring_buffer.hpp>
 #include <ebpf/section.hpp>
+#include <ebpf/inspect.hpp>
 #include <ebpf/types.hpp>
 #include <ebpf/unique_fd.hpp>
 #include <ebpf/user_ring_buffer.hpp>

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <ebpf/types.hpp>
 #include <ebpf/unique_fd.hpp>
@@ -46,6 +47,20 @@ enum class link_type : std::uint32_t {
 /// The lower-case kernel name ("raw_tracepoint", "cgroup", "xdp"), or "unknown".
 std::string_view to_string(link_type type) noexcept;
 
+/// What a perf_event link's perf event is (enum bpf_perf_event_type, 6.6).
+enum class perf_event_kind : std::uint32_t {
+  unspec = 0,
+  uprobe = 1,
+  uretprobe = 2,
+  kprobe = 3,
+  kretprobe = 4,
+  tracepoint = 5,
+  event = 6,  ///< a perf event such as a software clock
+};
+
+/// "uprobe", "uretprobe", "kprobe", "kretprobe", "tracepoint", "event", or "unspec".
+std::string_view to_string(perf_event_kind kind) noexcept;
+
 /// What the kernel reports about a bpf_link (BPF_OBJ_GET_INFO_BY_FD), 5.8. For attachments that
 /// are not kernel links, `type` is unspec, `id` 0, and only prog_id (and `attach`) are filled.
 struct link_info {
@@ -59,6 +74,32 @@ struct link_info {
   std::uint32_t target_obj_id = 0;    ///< tracing links
   std::uint32_t target_btf_id = 0;    ///< tracing links
   std::string tp_name;                ///< raw_tracepoint links
+  /// The BPF cookie: raw_tracepoint (6.10), tracing (6.13) and perf_event (6.9) links.
+  std::uint64_t cookie = 0;
+  /// perf_event links (6.6): what the perf event is.
+  perf_event_kind perf_event = perf_event_kind::unspec;
+  /// perf_event links: the uprobe's file, the kprobe's function or the tracepoint's name (6.6);
+  /// uprobe_multi links: the file (6.8); iter links: the target ("task", "bpf_map_elem"...).
+  std::string target_name;
+  std::uint64_t offset = 0;          ///< perf_event uprobe / kprobe: offset in the file / function
+  std::uint64_t address = 0;         ///< perf_event kprobe: the address (0 without kallsyms rights)
+  std::uint64_t ref_ctr_offset = 0;  ///< perf_event uprobe: semaphore offset (6.12)
+  std::uint64_t config = 0;          ///< perf_event of kind `event`: perf_event_attr.config...
+  std::uint32_t event_type = 0;      ///< ...and perf_event_attr.type (PERF_TYPE_*)
+  std::uint64_t missed = 0;          ///< kprobe, kprobe_multi: runs missed (recursion), 6.7
+  std::uint32_t map_id = 0;          ///< struct_ops (6.4), sockmap (6.10), iter over a map
+  std::uint32_t flags = 0;           ///< kprobe_multi / uprobe_multi (1: return probe), netfilter
+  std::uint32_t count = 0;           ///< kprobe_multi / uprobe_multi: number of probes
+  std::uint32_t pid = 0;             ///< uprobe_multi pid filter; iter over a task: its pid...
+  std::uint32_t tid = 0;             ///< ...or tid
+  std::uint32_t order = 0;           ///< iter over a cgroup: walk order (cgroup_id is the cgroup)
+  std::uint32_t netfilter_pf = 0;    ///< netfilter (6.4): protocol family (NFPROTO_*)...
+  std::uint32_t netfilter_hooknum = 0;   ///< ...hook (NF_INET_*)...
+  std::int32_t netfilter_priority = 0;   ///< ...and priority
+  /// kprobe_multi: the addresses; uprobe_multi: the file offsets.
+  std::vector<std::uint64_t> addresses;
+  /// kprobe_multi / uprobe_multi: one cookie per probe (6.9).
+  std::vector<std::uint64_t> cookies;
 };
 
 /// An attached program. Move-only; detaches when destroyed unless pinned or released.

@@ -31,6 +31,14 @@
 namespace ebpf {
 
 /// How object::load behaves.
+/// An attach target inside a loaded BPF program (load_options::program_targets).
+struct program_attach_target {
+  /// The target program's fd (borrowed: it must stay open during load()).
+  int prog_fd = -1;
+  /// Its global function to attach to; empty: the function the section names.
+  std::string function{};
+};
+
 struct load_options {
   /// Load only these programs (and the maps they use); empty: every program with autoload set.
   std::vector<std::string> only;
@@ -52,6 +60,12 @@ struct load_options {
   /// relocations against instead of the running kernel's /sys/kernel/btf/vmlinux, for kernels
   /// built without BTF. Empty: the running kernel's.
   std::string target_btf;
+  /// Programs whose attach target is another BPF program rather than a kernel function, by
+  /// program name: freplace programs (required: SEC("freplace/<function>") names the function to
+  /// replace, this says in which loaded program), and fentry/fexit programs that trace a BPF
+  /// program's function. Like libbpf's bpf_program__set_attach_target(). The function's BTF id is
+  /// read from the target program's BTF (it must have been loaded with BTF).
+  std::map<std::string, program_attach_target, std::less<>> program_targets;
 };
 
 /// The outcome of loading one program.
@@ -116,6 +130,23 @@ class object {
   }
   /// The loaded program `name`. Throws: errc::not_found (no such program or not loaded).
   ebpf::program& program(std::string_view name);
+  /// Registers the struct_ops variable `name` (a map of SEC(".struct_ops.link") or
+  /// SEC(".struct_ops"), e.g. a struct tcp_congestion_ops) with its subsystem, until the returned
+  /// link is destroyed: .struct_ops.link maps through a struct_ops bpf_link (6.4; pin/detach
+  /// work), .struct_ops maps by writing their value (5.6; the link deletes it to unregister,
+  /// after which the map cannot be registered again).
+  /// Throws: errc::not_found (no such struct_ops variable; a member program not loaded);
+  /// ebpf::error "object '<o>': struct_ops '<name>': register: <errno>" from the kernel (EEXIST:
+  /// a struct of the same name, e.g. a congestion control, is registered already).
+  ebpf::link attach_struct_ops(std::string_view name);
+  /// Swaps the struct_ops map behind `registration` (a link from attach_struct_ops) for the
+  /// SEC(".struct_ops.link") variable `name` of the same kernel struct, without a moment
+  /// unregistered (BPF_LINK_UPDATE, 6.4). The subsystem may add rules: a TCP congestion control
+  /// must keep its name.
+  /// Throws: errc::invalid_argument (not a .struct_ops.link variable, not a struct_ops link);
+  /// errc::not_found as attach_struct_ops; ebpf::error (EINVAL from the kernel or subsystem).
+  void update_struct_ops(ebpf::link& registration, std::string_view name);
+
   /// Names of the maps and programs in the kernel.
   std::vector<std::string> map_names() const;
   std::vector<std::string> program_names() const;

@@ -24,7 +24,7 @@ namespace ebpf {
 
 /// Where a map's definition came from.
 enum class map_origin : std::uint8_t {
-  btf_maps,     ///< a variable in SEC(".maps")
+  btf_maps,     ///< a variable in SEC(".maps"), or in SEC(".struct_ops[.link]") (map_spec::struct_ops)
   legacy_maps,  ///< a struct bpf_map_def in SEC("maps")
   data,         ///< global data: .data, .data.*
   rodata,       ///< read-only global data: .rodata, .rodata.* (frozen after load)
@@ -34,6 +34,22 @@ enum class map_origin : std::uint8_t {
 
 /// LIBBPF_PIN_* values of a BTF map's `pinning` attribute.
 enum class map_pinning : std::uint32_t { none = 0, by_name = 1 };
+
+/// What a variable of SEC(".struct_ops") or SEC(".struct_ops.link") describes: a kernel
+/// "ops" struct (e.g. struct tcp_congestion_ops) whose function pointers are the object's
+/// struct_ops programs. It becomes a map of type struct_ops (see struct_ops.hpp for the layout).
+struct struct_ops_spec {
+  /// The struct's name in the object, without a "___flavor" suffix: the kernel struct to find.
+  std::string type_name;
+  std::uint32_t type_id = 0;  ///< the struct in the object's BTF
+  /// The variable's initial bytes, laid out by the object's (local) type.
+  std::vector<std::byte> data;
+  /// Function pointer members set to programs: local member index -> program name, from the
+  /// ELF relocations of the section.
+  std::vector<std::pair<std::uint32_t, std::string>> programs;
+  /// SEC(".struct_ops.link"): created with BPF_F_LINK, registered through a bpf_link (6.4).
+  bool link = false;
+};
 
 /// A map described by the object, not yet in the kernel.
 struct map_spec {
@@ -59,6 +75,8 @@ struct map_spec {
   std::vector<std::pair<std::uint32_t, std::string>> initial_slots;
   /// Initial contents of global data (value_size bytes; empty for .bss).
   std::vector<std::byte> initial_data;
+  /// struct_ops maps (type struct_ops, origin btf_maps, section ".struct_ops[.link]") only.
+  std::optional<struct_ops_spec> struct_ops;
   /// ELF section the map lives in, and the offset of its definition there.
   std::string section;
   std::uint64_t section_offset = 0;

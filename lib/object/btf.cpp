@@ -26,6 +26,8 @@
 #include <cstring>
 #include <mutex>
 #include <functional>
+#include <new>
+#include <utility>
 
 namespace ebpf {
 namespace {
@@ -60,31 +62,40 @@ btf_kind kind_of(std::uint32_t info) noexcept { return static_cast<btf_kind>((in
 std::uint32_t vlen_of(std::uint32_t info) noexcept { return info & 0xffff; }
 bool kflag_of(std::uint32_t info) noexcept { return (info >> 31) != 0; }
 
-// Bytes that follow the 12-byte btf_type for this kind, or -1 for an unknown kind.
-std::int64_t tail_size(btf_kind kind, std::uint32_t vlen) noexcept {
-  switch (kind) {
-    case btf_kind::integer: return 4;
-    case btf_kind::array: return 12;
-    case btf_kind::struct_:
-    case btf_kind::union_: return std::int64_t{vlen} * member_size;
-    case btf_kind::enum_: return std::int64_t{vlen} * enum_size;
-    case btf_kind::function_proto: return std::int64_t{vlen} * param_size;
-    case btf_kind::variable: return 4;
-    case btf_kind::datasec: return std::int64_t{vlen} * secinfo_size;
-    case btf_kind::decl_tag: return 4;
-    case btf_kind::enum64: return std::int64_t{vlen} * enum64_size;
-    case btf_kind::pointer:
-    case btf_kind::forward:
-    case btf_kind::typedef_:
-    case btf_kind::volatile_:
-    case btf_kind::const_:
-    case btf_kind::restrict_:
-    case btf_kind::function:
-    case btf_kind::floating:
-    case btf_kind::type_tag: return 0;
-    case btf_kind::unknown: return -1;
-  }
-  return -1;
+// Bytes that follow the 12-byte btf_type for this kind, or -1 for an unknown kind. A table:
+// parse() calls this once per type (126,000 times for vmlinux), where a switch showed up at 8%.
+struct tail_rule {
+  std::int32_t fixed;     // bytes regardless of vlen; -1: unknown kind
+  std::int32_t per_vlen;  // bytes per vlen entry
+};
+constexpr tail_rule tail_rules[32] = {
+    {-1, 0},                  // 0 unknown
+    {4, 0},                   // 1 int: encoding word
+    {0, 0},                   // 2 ptr
+    {12, 0},                  // 3 array: btf_array
+    {0, member_size},         // 4 struct
+    {0, member_size},         // 5 union
+    {0, enum_size},           // 6 enum
+    {0, 0},                   // 7 fwd
+    {0, 0},                   // 8 typedef
+    {0, 0},                   // 9 volatile
+    {0, 0},                   // 10 const
+    {0, 0},                   // 11 restrict
+    {0, 0},                   // 12 func
+    {0, param_size},          // 13 func_proto
+    {4, 0},                   // 14 var: linkage
+    {0, secinfo_size},        // 15 datasec
+    {0, 0},                   // 16 float
+    {4, 0},                   // 17 decl_tag: component_idx
+    {0, 0},                   // 18 type_tag
+    {0, enum64_size},         // 19 enum64
+    {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0}, {-1, 0},
+};
+
+inline std::int64_t tail_size(btf_kind kind, std::uint32_t vlen) noexcept {
+  const tail_rule rule = tail_rules[static_cast<std::uint32_t>(kind) & 0x1f];
+  if (rule.fixed < 0) return -1;
+  return rule.fixed + std::int64_t{rule.per_vlen} * vlen;
 }
 
 std::string hex(std::uint64_t v) {
@@ -101,21 +112,25 @@ std::string num(std::uint64_t v) { return std::to_string(v); }
 
 [[noreturn]] void fail(std::string message) { throw_error(errc::invalid_btf, "BTF: " + message); }
 
+}  // namespace
+
+namespace detail {
+
 // Reads and checks everything a record may be checked for once the blob is indexed: names,
-// referenced ids and the kernel's per-kind rules.
-class validator {
+// referenced ids and the kernel's per-kind rules. For split BTF, names and references may be
+// the base's.
+class btf_checker {
  public:
-  validator(const std::byte* blob, std::uint32_t str_off, std::uint32_t str_len,
-            const std::vector<std::uint32_t>& offsets)
-      : blob_(blob), str_off_(str_off), str_len_(str_len), offsets_(offsets),
-        count_(static_cast<std::uint32_t>(offsets.size())) {}
+  explicit btf_checker(const btf& types)
+      : types_(types), str_len_(types.string_limit()), count_(types.type_count()) {}
 
   void check(std::uint32_t id) {
     id_ = id;
-    off_ = offsets_[id];
-    info_ = load_u32(blob_ + off_ + 4);
-    name_off_ = load_u32(blob_ + off_);
-    size_or_type_ = load_u32(blob_ + off_ + 8);
+    const std::byte* record = types_.raw_record(id);
+    off_ = static_cast<std::uint32_t>(record - types_.data_);
+    info_ = load_u32(record + 4);
+    name_off_ = load_u32(record);
+    size_or_type_ = load_u32(record + 8);
     kind_ = kind_of(info_);
     vlen_ = vlen_of(info_);
     kflag_ = kflag_of(info_);
@@ -124,7 +139,7 @@ class validator {
            ": name offset " + num(name_off_) + " is beyond the string section (" + num(str_len_) +
            " bytes)");
     }
-    const std::byte* tail = blob_ + off_ + type_record_size;
+    const std::byte* tail = record + type_record_size;
     switch (kind_) {
       case btf_kind::integer: {
         no_vlen();
@@ -279,7 +294,7 @@ class validator {
  private:
   std::string_view name_at(std::uint32_t name_off) const {
     if (name_off >= str_len_) return {};
-    return reinterpret_cast<const char*>(blob_ + str_off_ + name_off);
+    return types_.raw_string(name_off);
   }
 
   std::string subject() const {
@@ -326,7 +341,7 @@ class validator {
   }
   btf_kind kind_at(std::uint32_t type) const {
     if (type == 0) return btf_kind::unknown;
-    return kind_of(load_u32(blob_ + offsets_[type] + 4));
+    return kind_of(load_u32(types_.raw_record(type) + 4));
   }
 
   void check_members(const std::byte* tail) const {
@@ -361,15 +376,15 @@ class validator {
   // A decl_tag's component index names a member of a struct/union or a parameter of a function.
   void check_component(std::uint32_t component) const {
     std::uint32_t target = size_or_type_;
-    std::uint32_t target_info = load_u32(blob_ + offsets_[target] + 4);
+    std::uint32_t target_info = load_u32(types_.raw_record(target) + 4);
     btf_kind target_kind = kind_of(target_info);
     std::uint32_t limit = 0;
     if (target_kind == btf_kind::struct_ || target_kind == btf_kind::union_) {
       limit = vlen_of(target_info);
     } else if (target_kind == btf_kind::function) {
-      std::uint32_t proto = load_u32(blob_ + offsets_[target] + 8);
+      std::uint32_t proto = load_u32(types_.raw_record(target) + 8);
       if (proto != 0 && proto < count_ && kind_at(proto) == btf_kind::function_proto) {
-        limit = vlen_of(load_u32(blob_ + offsets_[proto] + 4));
+        limit = vlen_of(load_u32(types_.raw_record(proto) + 4));
       }
     } else {
       bad("component index " + num(component) + " on type " + num(target) + ", a " +
@@ -381,10 +396,8 @@ class validator {
     }
   }
 
-  const std::byte* blob_;
-  std::uint32_t str_off_;
+  const btf& types_;
   std::uint32_t str_len_;
-  const std::vector<std::uint32_t>& offsets_;
   std::uint32_t count_;
 
   std::uint32_t id_ = 0;
@@ -397,20 +410,28 @@ class validator {
   bool kflag_ = false;
 };
 
-}  // namespace
+}  // namespace detail
 
-// Name -> ids with that name, in increasing id order. An open-addressing table (no allocation per
-// name: vmlinux has ~100k names and a node-based map took ~30 ms to fill) holds the lowest id for
-// each name with its hash; `next` chains each id to the next higher one with the same name (0 ends
-// a chain). find(name, kind) walks a chain, which is short (a struct, its forward, a typedef).
+// Name -> ids with that name, in increasing id order, one table per kind, each built on the first
+// lookup of its kind. The first lookup of any kind walks the type headers once and sorts the ids
+// of named types by kind without reading a string; a kind's table then hashes only that kind's
+// names (a tp_btf target is one of vmlinux's ~2,000 typedefs, not one of its ~71,000 names).
+// Open addressing (no allocation per name: a node-based map took ~30 ms to fill for vmlinux):
+// `slots` holds the position in `ids` of the lowest id of each name with its hash, `next` chains
+// each position to the next with the same name (positions are stored plus one; 0 ends a chain).
 struct btf::name_index {
   struct slot {
-    std::uint32_t id = 0;  // 0: empty
+    std::uint32_t position = 0;  // 0: empty, else position in ids + 1
     std::uint32_t hash = 0;
   };
-  std::once_flag built;
-  std::vector<slot> slots;  // size is a power of two, at most half full
-  std::vector<std::uint32_t> next;
+  struct kind_table {
+    std::once_flag built;
+    std::vector<std::uint32_t> ids;  // own named types of this kind, ascending
+    std::vector<slot> slots;         // size is a power of two, at most half full
+    std::vector<std::uint32_t> next;
+  };
+  std::once_flag walked;
+  kind_table kinds[32];  // by the 5-bit kind field
 };
 
 std::string_view to_string(btf_kind kind) noexcept {
@@ -441,15 +462,43 @@ std::string_view to_string(btf_kind kind) noexcept {
 
 btf::btf() noexcept = default;
 btf::~btf() = default;
-btf::btf(btf&& other) noexcept = default;
-btf& btf::operator=(btf&& other) noexcept = default;
+
+btf::btf(btf&& other) noexcept
+    : bytes_(std::move(other.bytes_)),
+      owner_(std::move(other.owner_)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      type_offsets_(std::move(other.type_offsets_)),
+      type_section_offset_(std::exchange(other.type_section_offset_, 0)),
+      string_section_offset_(std::exchange(other.string_section_offset_, 0)),
+      string_section_size_(std::exchange(other.string_section_size_, 0)),
+      base_(std::move(other.base_)),
+      base_types_(std::exchange(other.base_types_, 0)),
+      base_strings_(std::exchange(other.base_strings_, 0)),
+      index_(std::move(other.index_)) {
+  other.type_offsets_.clear();
+}
+
+btf& btf::operator=(btf&& other) noexcept {
+  if (this != &other) {
+    this->~btf();
+    new (this) btf(std::move(other));
+  }
+  return *this;
+}
 
 btf::btf(const btf& other)
     : bytes_(other.bytes_),
+      owner_(other.owner_),
+      data_(other.owner_ ? other.data_ : bytes_.data()),
+      size_(other.size_),
       type_offsets_(other.type_offsets_),
       type_section_offset_(other.type_section_offset_),
       string_section_offset_(other.string_section_offset_),
       string_section_size_(other.string_section_size_),
+      base_(other.base_),
+      base_types_(other.base_types_),
+      base_strings_(other.base_strings_),
       index_(other.index_ ? std::make_unique<name_index>() : nullptr) {}
 
 btf& btf::operator=(const btf& other) {
@@ -457,7 +506,9 @@ btf& btf::operator=(const btf& other) {
   return *this;
 }
 
-btf btf::parse(std::span<const std::byte> bytes) {
+btf btf::parse(std::span<const std::byte> bytes) { return parse(bytes, btf_parse_options{}); }
+
+btf btf::parse(std::span<const std::byte> bytes, const btf_parse_options& options) {
   if (bytes.size() < header_size) {
     fail("header: truncated: the blob has " + num(bytes.size()) + " bytes, the header needs " +
          num(header_size));
@@ -509,27 +560,54 @@ btf btf::parse(std::span<const std::byte> bytes) {
     fail("header: type section [" + num(type_start) + ", " + num(type_end) +
          ") overlaps string section [" + num(str_start) + ", " + num(str_end) + ")");
   }
-  if (str_len == 0) fail("string section: empty (it must hold at least the empty string)");
-  if (raw[str_start] != std::byte{0}) fail("string section: does not start with '\\0'");
+  const btf* base = options.base.get();
+  if (base && base->type_count() == 0) fail("split BTF: the base BTF is empty");
+  if (base) {
+    // Split BTF's strings continue the base's: its own section need not start with the empty
+    // string (offset 0 is the base's), and may be empty (kernel btf_parse_str_sec, libbpf
+    // btf_parse_str_sec).
+    if (std::uint64_t{base->string_limit()} + str_len > 0xffffffffu)
+      fail("split BTF: the base's and this string section together are beyond 4 GiB");
+  } else {
+    if (str_len == 0) fail("string section: empty (it must hold at least the empty string)");
+    if (raw[str_start] != std::byte{0}) fail("string section: does not start with '\\0'");
+  }
   // With a terminating NUL at the end every in-range offset names a terminated string, so a
   // name check is a single comparison (the kernel requires the same in btf_parse_str_sec).
-  if (raw[str_end - 1] != std::byte{0}) fail("string section: does not end with '\\0'");
+  if (str_len != 0 && raw[str_end - 1] != std::byte{0}) fail("string section: does not end with '\\0'");
 
   btf result;
-  result.bytes_.assign(bytes.begin(), bytes.end());
+  if (options.owner) {
+    result.owner_ = options.owner;
+    result.data_ = bytes.data();
+  } else {
+    result.bytes_.assign(bytes.begin(), bytes.end());
+    result.data_ = result.bytes_.data();
+  }
+  result.size_ = bytes.size();
   result.type_section_offset_ = static_cast<std::uint32_t>(type_start);
   result.string_section_offset_ = static_cast<std::uint32_t>(str_start);
   result.string_section_size_ = str_len;
+  if (base) {
+    result.base_ = options.base;
+    result.base_types_ = base->type_count();
+    result.base_strings_ = base->string_limit();
+  }
+  const std::uint32_t strings = result.string_limit();
 
   // Pass 1: find where each record starts; every record and its tail must lie in the section.
+  // Without the kind rules (pass 2) the name offset of each record is checked here, which is
+  // all that type() and find() need to stay inside the blob; the other accessors check the
+  // offsets and ids they read.
   std::vector<std::uint32_t>& offsets = result.type_offsets_;
   offsets.reserve(type_len / 16 + 1);
-  offsets.push_back(0);  // id 0 is void and has no record
-  const std::byte* blob = result.bytes_.data();
+  if (!base) offsets.push_back(0);  // id 0 is void and has no record
+  const std::byte* blob = result.data_;
   auto off = static_cast<std::uint32_t>(type_start);
   auto end = static_cast<std::uint32_t>(type_end);
+  const bool check_names = !options.check_kind_rules;
   while (off < end) {
-    auto id = static_cast<std::uint32_t>(offsets.size());
+    auto id = result.base_types_ + static_cast<std::uint32_t>(offsets.size());
     if (end - off < type_record_size) {
       fail("type " + num(id) + " at offset " + hex(off) + ": truncated: " + num(end - off) +
            " bytes left in the type section, a type needs " + num(type_record_size));
@@ -547,13 +625,21 @@ btf btf::parse(std::span<const std::byte> bytes) {
            ": vlen " + num(vlen_of(info)) + " needs " + num(static_cast<std::uint64_t>(tail)) +
            " bytes after the type, beyond the end of the type section at " + hex(end));
     }
+    if (check_names && load_u32(blob + off) >= strings) {
+      fail("type " + num(id) + " (" + std::string(to_string(kind)) + ") at offset " + hex(off) +
+           ": name offset " + num(load_u32(blob + off)) + " is beyond the string section (" + num(strings) +
+           " bytes)");
+    }
     offsets.push_back(off);
     off = static_cast<std::uint32_t>(record_end);
   }
+  if (std::uint64_t{result.base_types_} + offsets.size() > 0x7fffffffu) fail("more than 2^31 types");
 
   // Pass 2: with every id known, check names, references and each kind's rules.
-  validator check(blob, result.string_section_offset_, str_len, offsets);
-  for (std::uint32_t id = 1; id < offsets.size(); ++id) check.check(id);
+  if (options.check_kind_rules) {
+    detail::btf_checker check(result);
+    for (std::uint32_t id = result.first_own_id(); id < result.type_count(); ++id) check.check(id);
+  }
 
   // Below this many types find() scans instead of building the name index (index_ stays null).
   constexpr std::uint32_t index_threshold = 128;
@@ -562,36 +648,51 @@ btf btf::parse(std::span<const std::byte> bytes) {
 }
 
 std::uint32_t btf::type_count() const noexcept {
-  return static_cast<std::uint32_t>(type_offsets_.size());
+  return base_types_ + static_cast<std::uint32_t>(type_offsets_.size());
+}
+
+const std::byte* btf::raw_record(std::uint32_t id) const noexcept {
+  if (id < base_types_) return base_->raw_record(id);
+  return data_ + type_offsets_[id - base_types_];
+}
+
+const char* btf::raw_string(std::uint32_t offset) const noexcept {
+  if (offset < base_strings_) return base_->raw_string(offset);
+  return reinterpret_cast<const char*>(data_ + string_section_offset_ + (offset - base_strings_));
 }
 
 btf_type btf::type(std::uint32_t id) const {
-  if (id >= type_offsets_.size()) {
-    if (type_offsets_.empty()) throw_error(errc::not_found, "BTF: type " + num(id) + ": the BTF is empty");
+  if (id >= type_count()) {
+    if (type_count() == 0) throw_error(errc::not_found, "BTF: type " + num(id) + ": the BTF is empty");
     throw_error(errc::not_found, "BTF: type " + num(id) + ": no such type (the last is " +
-                                     num(type_offsets_.size() - 1) + ")");
+                                     num(type_count() - 1) + ")");
   }
   btf_type t;
   t.id = id;
   if (id == 0) return t;
-  const std::byte* p = bytes_.data() + type_offsets_[id];
+  const std::byte* p = raw_record(id);
   std::uint32_t info = load_u32(p + 4);
   t.kind = kind_of(info);
   t.kind_flag = kflag_of(info);
   t.vlen = vlen_of(info);
   t.size_or_type = load_u32(p + 8);
-  t.name = reinterpret_cast<const char*>(bytes_.data() + string_section_offset_ + load_u32(p));
+  t.name = raw_string(load_u32(p));
   return t;
 }
 
+btf_kind btf::kind(std::uint32_t id) const {
+  if (id == 0 || id >= type_count()) return type(id).kind;  // void, or the range error
+  return kind_of(load_u32(raw_record(id) + 4));
+}
+
 std::string_view btf::string_at(std::uint32_t offset) const {
-  if (offset >= string_section_size_) {
+  if (offset >= string_limit()) {
     throw_error(errc::invalid_btf, "BTF: string offset " + num(offset) +
                                        " is beyond the string section (" +
-                                       num(string_section_size_) + " bytes)");
+                                       num(string_limit()) + " bytes)");
   }
   // parse() checked that the section ends with a NUL, so this stays inside it.
-  return reinterpret_cast<const char*>(bytes_.data() + string_section_offset_ + offset);
+  return raw_string(offset);
 }
 
 namespace {
@@ -602,38 +703,58 @@ std::uint32_t hash_name(std::string_view name) noexcept {
 
 }  // namespace
 
-const btf::name_index& btf::index() const {
-  name_index& index = *index_;
-  std::call_once(index.built, [&] {
-    std::uint32_t count = type_count();
+namespace {
+
+// The lowest id of `table` (a name_index::kind_table; deduced, as the type is private) named
+// `name`, or 0; builds the table's hash on first use. `name_of(id)` reads a type's name.
+template <typename Table, typename NameOf>
+std::uint32_t lookup(Table& table, std::string_view name, const NameOf& name_of) {
+  if (table.ids.empty()) return 0;
+  std::call_once(table.built, [&] {
     std::size_t capacity = 16;
-    while (capacity < std::size_t{count} * 2) capacity *= 2;
-    index.slots.assign(capacity, {});
-    index.next.assign(count, 0);
+    while (capacity < table.ids.size() * 2) capacity *= 2;
+    table.slots.assign(capacity, {});
+    table.next.assign(table.ids.size(), 0);
     const std::size_t mask = capacity - 1;
-    const std::byte* blob = bytes_.data();
-    const std::byte* strings = blob + string_section_offset_;
-    // Highest id first, so that each id found again becomes the new head: chains end up ascending.
-    for (std::uint32_t id = count - 1; id >= 1; --id) {
-      std::uint32_t name_off = load_u32(blob + type_offsets_[id]);
-      std::string_view name = reinterpret_cast<const char*>(strings + name_off);
-      if (name.empty()) continue;
-      std::uint32_t hash = hash_name(name);
+    // Highest id first, so that each one found again becomes the new head: chains end up ascending.
+    for (std::size_t position = table.ids.size(); position-- > 0;) {
+      const std::string_view own = name_of(table.ids[position]);
+      if (own.empty()) continue;
+      const std::uint32_t hash = hash_name(own);
       for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-        name_index::slot& s = index.slots[i];
-        if (s.id == 0) {
-          s = {id, hash};
+        auto& s = table.slots[i];
+        if (s.position == 0) {
+          s.position = static_cast<std::uint32_t>(position + 1);
+          s.hash = hash;
           break;
         }
-        if (s.hash != hash) continue;
-        std::uint32_t other_off = load_u32(blob + type_offsets_[s.id]);
-        // Deduplicated strings (vmlinux, clang) make equal names equal offsets: the cheap test first.
-        if (other_off == name_off || name == reinterpret_cast<const char*>(strings + other_off)) {
-          index.next[id] = s.id;
-          s.id = id;
+        if (s.hash == hash && own == name_of(table.ids[s.position - 1])) {
+          table.next[position] = s.position;
+          s.position = static_cast<std::uint32_t>(position + 1);
           break;
         }
       }
+    }
+  });
+  const std::uint32_t hash = hash_name(name);
+  const std::size_t mask = table.slots.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const auto& s = table.slots[i];
+    if (s.position == 0) return 0;
+    if (s.hash == hash && name == name_of(table.ids[s.position - 1])) return table.ids[s.position - 1];
+  }
+}
+
+}  // namespace
+
+// The index covers this BTF's own types; split BTF asks its base first (first_named, find).
+const btf::name_index& btf::index() const {
+  name_index& index = *index_;
+  std::call_once(index.walked, [&] {
+    for (std::uint32_t id = first_own_id(); id < type_count(); ++id) {
+      const std::byte* record = raw_record(id);
+      if (load_u32(record) == 0) continue;  // anonymous
+      index.kinds[(load_u32(record + 4) >> 24) & 0x1f].ids.push_back(id);
     }
   });
   return index;
@@ -641,44 +762,46 @@ const btf::name_index& btf::index() const {
 
 std::uint32_t btf::first_named(std::string_view name) const {
   if (name.empty()) return 0;
+  if (base_) {
+    if (std::uint32_t id = base_->first_named(name)) return id;
+  }
   if (!index_) {
     // Small BTF (see parse) has no index: a scan of a few dozen names is cheaper than building
     // one (allocation, hashing, call_once), and a small object's parse is a few microseconds.
-    const std::byte* strings = bytes_.data() + string_section_offset_;
-    for (std::uint32_t id = 1; id < type_count(); ++id) {
-      const char* candidate = reinterpret_cast<const char*>(strings + load_u32(bytes_.data() + type_offsets_[id]));
+    for (std::uint32_t id = first_own_id(); id < type_count(); ++id) {
+      const char* candidate = raw_string(load_u32(raw_record(id)));
       if (candidate[0] == name[0] && name == candidate) return id;
     }
     return 0;
   }
-  const name_index& idx = index();
-  std::uint32_t hash = hash_name(name);
-  const std::size_t mask = idx.slots.size() - 1;
-  const std::byte* strings = bytes_.data() + string_section_offset_;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const name_index::slot& s = idx.slots[i];
-    if (s.id == 0) return 0;
-    if (s.hash != hash) continue;
-    std::uint32_t name_off = load_u32(bytes_.data() + type_offsets_[s.id]);
-    if (name == reinterpret_cast<const char*>(strings + name_off)) return s.id;
+  // Any kind: the lowest id over every kind's table (which builds them all).
+  name_index& idx = const_cast<name_index&>(index());  // tables fill under their call_once
+  const auto name_of = [this](std::uint32_t id) { return std::string_view(raw_string(load_u32(raw_record(id)))); };
+  std::uint32_t lowest = 0;
+  for (auto& table : idx.kinds) {
+    const std::uint32_t id = lookup(table, name, name_of);
+    if (id != 0 && (lowest == 0 || id < lowest)) lowest = id;
   }
+  return lowest;
 }
 
 std::optional<std::uint32_t> btf::find(std::string_view name, btf_kind kind) const {
+  if (name.empty()) return std::nullopt;
+  if (base_) {
+    if (auto id = base_->find(name, kind)) return id;
+  }
   if (!index_) {
-    if (name.empty()) return std::nullopt;
-    const std::byte* strings = bytes_.data() + string_section_offset_;
-    for (std::uint32_t id = 1; id < type_count(); ++id) {
-      const std::byte* record = bytes_.data() + type_offsets_[id];
+    for (std::uint32_t id = first_own_id(); id < type_count(); ++id) {
+      const std::byte* record = raw_record(id);
       if (kind_of(load_u32(record + 4)) != kind) continue;
-      const char* candidate = reinterpret_cast<const char*>(strings + load_u32(record));
+      const char* candidate = raw_string(load_u32(record));
       if (candidate[0] == name[0] && name == candidate) return id;
     }
     return std::nullopt;
   }
-  for (std::uint32_t id = first_named(name); id != 0; id = index_->next[id]) {
-    if (kind_of(load_u32(bytes_.data() + type_offsets_[id] + 4)) == kind) return id;
-  }
+  name_index& idx = const_cast<name_index&>(index());
+  const auto name_of = [this](std::uint32_t id) { return std::string_view(raw_string(load_u32(raw_record(id)))); };
+  if (std::uint32_t id = lookup(idx.kinds[static_cast<std::uint32_t>(kind) & 0x1f], name, name_of)) return id;
   return std::nullopt;
 }
 
@@ -708,7 +831,6 @@ std::uint32_t btf::skip_modifiers_and_typedefs(std::uint32_t id) const {
   }
   return t.id;
 }
-
 std::uint64_t btf::size_of(std::uint32_t id) const {
   std::uint64_t multiplier = 1;
   btf_type t = type(id);
@@ -767,7 +889,7 @@ void btf::check_kind(std::uint32_t id, btf_kind a, btf_kind b, const char* acces
 
 std::vector<btf_member> btf::members(std::uint32_t id) const {
   check_kind(id, btf_kind::struct_, btf_kind::union_, "members");
-  const std::byte* p = bytes_.data() + type_offsets_[id];
+  const std::byte* p = raw_record(id);
   std::uint32_t info = load_u32(p + 4);
   bool kflag = kflag_of(info);
   std::uint32_t vlen = vlen_of(info);
@@ -785,7 +907,7 @@ std::vector<btf_member> btf::members(std::uint32_t id) const {
 
 std::vector<btf_enumerator> btf::enumerators(std::uint32_t id) const {
   check_kind(id, btf_kind::enum_, btf_kind::enum64, "enumerators");
-  const std::byte* p = bytes_.data() + type_offsets_[id];
+  const std::byte* p = raw_record(id);
   std::uint32_t info = load_u32(p + 4);
   bool is_signed = kflag_of(info);
   std::uint32_t vlen = vlen_of(info);
@@ -807,7 +929,7 @@ std::vector<btf_enumerator> btf::enumerators(std::uint32_t id) const {
 
 std::vector<btf_parameter> btf::parameters(std::uint32_t id) const {
   check_kind(id, btf_kind::function_proto, btf_kind::function_proto, "parameters");
-  const std::byte* p = bytes_.data() + type_offsets_[id];
+  const std::byte* p = raw_record(id);
   std::uint32_t vlen = vlen_of(load_u32(p + 4));
   std::vector<btf_parameter> out(vlen);
   for (std::uint32_t i = 0; i < vlen; ++i) {
@@ -820,7 +942,7 @@ std::vector<btf_parameter> btf::parameters(std::uint32_t id) const {
 
 std::vector<btf_var_section_info> btf::datasec_vars(std::uint32_t id) const {
   check_kind(id, btf_kind::datasec, btf_kind::datasec, "datasec variables");
-  const std::byte* p = bytes_.data() + type_offsets_[id];
+  const std::byte* p = raw_record(id);
   std::uint32_t vlen = vlen_of(load_u32(p + 4));
   std::vector<btf_var_section_info> out(vlen);
   for (std::uint32_t i = 0; i < vlen; ++i) {
@@ -834,42 +956,42 @@ std::vector<btf_var_section_info> btf::datasec_vars(std::uint32_t id) const {
 
 btf::array_info btf::array(std::uint32_t id) const {
   check_kind(id, btf_kind::array, btf_kind::array, "array");
-  const std::byte* tail = bytes_.data() + type_offsets_[id] + type_record_size;
+  const std::byte* tail = raw_record(id) + type_record_size;
   return {load_u32(tail), load_u32(tail + 4), load_u32(tail + 8)};
 }
 
 btf::int_info btf::integer(std::uint32_t id) const {
   check_kind(id, btf_kind::integer, btf_kind::integer, "integer");
-  std::uint32_t data = load_u32(bytes_.data() + type_offsets_[id] + type_record_size);
+  std::uint32_t data = load_u32(raw_record(id) + type_record_size);
   return {static_cast<std::uint8_t>((data >> 24) & 0x0f), static_cast<std::uint8_t>((data >> 16) & 0xff),
           static_cast<std::uint8_t>(data & 0xff)};
 }
 
 std::uint32_t btf::var_linkage(std::uint32_t id) const {
   check_kind(id, btf_kind::variable, btf_kind::variable, "variable linkage");
-  return load_u32(bytes_.data() + type_offsets_[id] + type_record_size);
+  return load_u32(raw_record(id) + type_record_size);
 }
 
 std::uint32_t btf::func_linkage(std::uint32_t id) const {
   check_kind(id, btf_kind::function, btf_kind::function, "function linkage");
-  return vlen_of(load_u32(bytes_.data() + type_offsets_[id] + 4));
+  return vlen_of(load_u32(raw_record(id) + 4));
 }
 
 std::int32_t btf::decl_tag_component(std::uint32_t id) const {
   check_kind(id, btf_kind::decl_tag, btf_kind::decl_tag, "decl_tag component");
-  return static_cast<std::int32_t>(load_u32(bytes_.data() + type_offsets_[id] + type_record_size));
+  return static_cast<std::int32_t>(load_u32(raw_record(id) + type_record_size));
 }
 
-std::span<const std::byte> btf::bytes() const noexcept { return bytes_; }
+std::span<const std::byte> btf::bytes() const noexcept { return {data_, size_}; }
 
 void btf::set_datasec_size(std::uint32_t datasec_id, std::uint32_t size) {
   check_kind(datasec_id, btf_kind::datasec, btf_kind::datasec, "set size");
-  store_u32(bytes_.data() + type_offsets_[datasec_id] + 8, size);
+  store_u32(own_record(datasec_id, "set size") + 8, size);
 }
 
 void btf::set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, std::uint32_t offset) {
   check_kind(datasec_id, btf_kind::datasec, btf_kind::datasec, "set variable offset");
-  std::byte* p = bytes_.data() + type_offsets_[datasec_id];
+  std::byte* p = own_record(datasec_id, "set variable offset");
   std::uint32_t vlen = vlen_of(load_u32(p + 4));
   if (index >= vlen) {
     throw_error(errc::invalid_argument, "BTF: type " + num(datasec_id) + " (datasec '" +
@@ -882,7 +1004,7 @@ void btf::set_datasec_var_offset(std::uint32_t datasec_id, std::uint32_t index, 
 
 void btf::sort_datasec_vars(std::uint32_t datasec_id) {
   check_kind(datasec_id, btf_kind::datasec, btf_kind::datasec, "sort variables");
-  std::byte* p = bytes_.data() + type_offsets_[datasec_id];
+  std::byte* p = own_record(datasec_id, "sort variables");
   const std::uint32_t vlen = vlen_of(load_u32(p + 4));
   struct secinfo {
     std::uint32_t type, offset, size;
@@ -903,27 +1025,43 @@ void btf::names_changed() {
   if (index_ || type_offsets_.size() > 128) index_ = std::make_unique<name_index>();
 }
 
-std::span<std::byte> btf::record(std::uint32_t id) {
-  if (id == 0 || id >= type_offsets_.size()) {
-    throw_error(errc::not_found, "BTF: type " + num(id) + ": no such type to edit");
+void btf::make_owned() {
+  if (!owner_) return;
+  bytes_.assign(data_, data_ + size_);
+  data_ = bytes_.data();
+  owner_.reset();
+}
+
+std::byte* btf::own_record(std::uint32_t id, const char* action) {
+  if (id == 0 || id >= type_count() || id < first_own_id()) {
+    throw_error(errc::not_found, "BTF: type " + num(id) + ": " + action + ": " +
+                                     (id != 0 && id < first_own_id() ? "a type of the base BTF cannot be edited"
+                                                                     : "no such type to edit"));
   }
-  const std::uint32_t info = load_u32(bytes_.data() + type_offsets_[id] + 4);
-  const auto size = type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
+  make_owned();
   names_changed();
-  return std::span<std::byte>(bytes_.data() + type_offsets_[id], size);
+  return bytes_.data() + type_offsets_[id - base_types_];
+}
+
+std::span<std::byte> btf::record(std::uint32_t id) {
+  std::byte* p = own_record(id, "record");
+  const std::uint32_t info = load_u32(p + 4);
+  const auto size = type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
+  return std::span<std::byte>(p, size);
 }
 
 std::uint32_t btf::name_offset(std::uint32_t id) const {
-  type(id);  // range check
-  return id == 0 ? 0 : load_u32(bytes_.data() + type_offsets_[id]);
+  if (id >= type_count()) type(id);  // throws the range error
+  return id == 0 ? 0 : load_u32(raw_record(id));
 }
 
-// Lays the blob out again as header | types (+ extra_types) | strings (+ extra_string and its NUL),
-// whatever order and gaps the parsed blob had.
+// Lays the own part out again as header | types (+ extra_types) | strings (+ extra_string and its
+// NUL), whatever order and gaps the parsed blob had.
 void btf::rebuild(std::span<const std::byte> extra_types, std::string_view extra_string) {
+  const std::uint32_t first_index = base_ ? 0 : 1;  // index 0 is void without a base
   std::uint32_t type_len = 0;
-  for (std::uint32_t id = 1; id < type_offsets_.size(); ++id) {
-    const std::uint32_t info = load_u32(bytes_.data() + type_offsets_[id] + 4);
+  for (std::uint32_t i = first_index; i < type_offsets_.size(); ++i) {
+    const std::uint32_t info = load_u32(data_ + type_offsets_[i] + 4);
     type_len += type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
   }
   const auto extra_string_size = extra_string.empty() ? 0u : static_cast<std::uint32_t>(extra_string.size() + 1);
@@ -940,13 +1078,14 @@ void btf::rebuild(std::span<const std::byte> extra_types, std::string_view extra
   store_u32(out.data() + 12, new_type_len);
   store_u32(out.data() + 16, new_type_len);
   store_u32(out.data() + 20, new_str_len);
-  std::vector<std::uint32_t> offsets{0};
+  std::vector<std::uint32_t> offsets;
   offsets.reserve(type_offsets_.size() + 1);
+  if (!base_) offsets.push_back(0);
   std::uint32_t at = header_size;
-  for (std::uint32_t id = 1; id < type_offsets_.size(); ++id) {
-    const std::uint32_t info = load_u32(bytes_.data() + type_offsets_[id] + 4);
+  for (std::uint32_t i = first_index; i < type_offsets_.size(); ++i) {
+    const std::uint32_t info = load_u32(data_ + type_offsets_[i] + 4);
     const auto size = type_record_size + static_cast<std::uint32_t>(tail_size(kind_of(info), vlen_of(info)));
-    std::memcpy(out.data() + at, bytes_.data() + type_offsets_[id], size);
+    std::memcpy(out.data() + at, data_ + type_offsets_[i], size);
     offsets.push_back(at);
     at += size;
   }
@@ -955,10 +1094,13 @@ void btf::rebuild(std::span<const std::byte> extra_types, std::string_view extra
     offsets.push_back(at);
     at += static_cast<std::uint32_t>(extra_types.size());
   }
-  std::memcpy(out.data() + at, bytes_.data() + string_section_offset_, string_section_size_);
+  if (string_section_size_ != 0) std::memcpy(out.data() + at, data_ + string_section_offset_, string_section_size_);
   if (extra_string_size) std::memcpy(out.data() + at + string_section_size_, extra_string.data(), extra_string.size());
   // (the vector is zero-initialised: the new string's NUL is already there)
   bytes_ = std::move(out);
+  owner_.reset();
+  data_ = bytes_.data();
+  size_ = bytes_.size();
   type_offsets_ = std::move(offsets);
   type_section_offset_ = header_size;
   string_section_offset_ = header_size + new_type_len;
@@ -969,8 +1111,8 @@ void btf::rebuild(std::span<const std::byte> extra_types, std::string_view extra
 std::uint32_t btf::add_string(std::string_view text) {
   if (text.find('\0') != std::string_view::npos)
     throw_error(errc::invalid_argument, "BTF: add string: the string contains a NUL byte");
-  if (text.empty()) return 0;  // offset 0 is the empty string
-  const std::uint32_t offset = string_section_size_;
+  if (text.empty()) return 0;  // offset 0 is the empty string (the base's, for split BTF)
+  const std::uint32_t offset = string_limit();
   rebuild({}, text);
   return offset;
 }
@@ -982,7 +1124,7 @@ std::uint32_t btf::add_type(std::span<const std::byte> record) {
   const std::int64_t tail = tail_size(kind_of(info), vlen_of(info));
   if (tail < 0 || record.size() != type_record_size + static_cast<std::uint64_t>(tail))
     throw_error(errc::invalid_argument, "BTF: add type: the record's size does not match its kind and vlen");
-  const auto id = static_cast<std::uint32_t>(type_offsets_.size());
+  const auto id = type_count();
   rebuild(record, {});
   return id;
 }

@@ -19,7 +19,11 @@
 #include <ebpf/core.hpp>
 #include <ebpf/error.hpp>
 
+#include "core_compat.hpp"
+
 #include <algorithm>
+#include <cstring>
+#include <atomic>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -318,13 +322,23 @@ bool fields_compatible(const btf& local, std::uint32_t local_id, const btf& targ
 }
 
 // __bpf_core_types_are_compat: the check of type_exists/type_size/type_id_target.
+// A forward declaration standing for a struct or union (or the other way round), as in an object
+// that declares `struct task_struct;` and uses only pointers to it.
+bool forward_of_composite(btf_kind a, btf_kind b) noexcept {
+  auto composite = [](btf_kind kind) { return kind == btf_kind::struct_ || kind == btf_kind::union_; };
+  return (a == btf_kind::forward && composite(b)) || (b == btf_kind::forward && composite(a));
+}
+
 bool types_compatible(const btf& local, std::uint32_t local_id, const btf& target, std::uint32_t target_id,
-                      int level, budget& steps) {
-  if (!kinds_compatible(local.type(local_id).kind, target.type(target_id).kind)) return false;
+                      int level, budget& steps, bool forwards_match = false) {
+  const btf_kind local_kind = local.type(local_id).kind, target_kind = target.type(target_id).kind;
+  if (!kinds_compatible(local_kind, target_kind) && !(forwards_match && forward_of_composite(local_kind, target_kind)))
+    return false;
   for (int depth = max_compat_depth; depth-- > 0;) {
     steps.spend();
     btf_type l = skip_modifiers(local, local_id);
     btf_type t = skip_modifiers(target, target_id);
+    if (forwards_match && forward_of_composite(l.kind, t.kind)) return true;
     if (!kinds_compatible(l.kind, t.kind)) return false;
     switch (l.kind) {
       case btf_kind::unknown:
@@ -350,7 +364,7 @@ bool types_compatible(const btf& local, std::uint32_t local_id, const btf& targe
         for (std::size_t i = 0; i < lp.size(); ++i) {
           if (level <= 0) fail("function prototypes nest beyond " + num(max_compat_depth) + " levels");
           std::uint32_t a = skip_modifiers(local, lp[i].type).id, b = skip_modifiers(target, tp[i].type).id;
-          if (!types_compatible(local, a, target, b, level - 1, steps)) return false;
+          if (!types_compatible(local, a, target, b, level - 1, steps, forwards_match)) return false;
         }
         local_id = skip_modifiers(local, l.size_or_type).id;
         target_id = skip_modifiers(target, t.size_or_type).id;
@@ -823,17 +837,27 @@ std::string_view core_essential_name(std::string_view name) noexcept {
   return name;
 }
 
-// Essential name -> target ids, the same open-addressing layout as btf's name index (btf.cpp):
-// `slots` holds the lowest id of each essential name with its hash, `next` chains every id to the
-// next higher one with the same essential name (0 ends a chain).
+// Essential name -> target ids, built lazily and only for the kinds relocations ask about: the
+// first lookup walks the type headers once and sorts the ids of named types by kind (no string
+// is read); the first lookup of a kind then hashes the essential names of that kind only (for a
+// struct in vmlinux: about 10,000 names of 126,000 types). Each kind's table has the layout of
+// btf's name index (btf.cpp): `slots` (open addressing, at most half full) holds the position in
+// `ids` of the lowest id of each essential name with its hash; `next` chains each position to the
+// next with the same essential name (0 ends a chain; positions are stored plus one).
 struct core_target_index::table {
   struct slot {
-    std::uint32_t id = 0;  // 0: empty
+    std::uint32_t position = 0;  // 0: empty, else position in ids + 1
     std::uint32_t hash = 0;
   };
-  std::once_flag built;
-  std::vector<slot> slots;
-  std::vector<std::uint32_t> next;
+  struct kind_table {
+    std::once_flag built;
+    std::vector<std::uint32_t> ids;  // named types of this kind, ascending (from the walk)
+    std::atomic<std::uint32_t> lookups{0};  // scans so far; past scan_limit the hash is built
+    std::vector<slot> slots;
+    std::vector<std::uint32_t> next;  // parallel to ids
+  };
+  std::once_flag walked;
+  kind_table kinds[32];  // by btf_kind value; enum64 shares enum's table (one kind for CO-RE)
 };
 
 namespace {
@@ -862,59 +886,176 @@ bool indexed_kind(btf_kind kind) noexcept {
   }
 }
 
+namespace {
+
+std::size_t table_slot(btf_kind kind) noexcept {
+  return kind == btf_kind::enum64 ? static_cast<std::size_t>(btf_kind::enum_) : static_cast<std::size_t>(kind);
+}
+
+}  // namespace
+
+namespace {
+
+std::uint32_t read_u32(const std::byte* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Sorts the ids of named, indexable types by kind, walking the records of standalone BTF in
+// order (kernel include/uapi/linux/btf.h sizes). False when the walk does not end exactly at the
+// last type (never for what btf::parse accepted): the caller then walks by id.
+template <typename Table>
+bool walk_type_section(const btf& types, Table& index) {
+  const std::span<const std::byte> raw = types.bytes();
+  if (raw.size() < 24) return false;
+  const std::byte* p = raw.data() + read_u32(raw.data() + 4) + read_u32(raw.data() + 8);
+  const std::byte* const end = p + read_u32(raw.data() + 12);
+  if (end > raw.data() + raw.size()) return false;
+  const std::uint32_t count = types.type_count();
+  std::uint32_t id = 1;
+  for (; id < count && end - p >= 12; ++id) {
+    const std::uint32_t name = read_u32(p), info = read_u32(p + 4);
+    const auto kind = static_cast<btf_kind>((info >> 24) & 0x1f);
+    const std::uint32_t vlen = info & 0xffff;
+    std::size_t tail = 0;
+    switch (kind) {
+      case btf_kind::integer:
+      case btf_kind::variable:
+      case btf_kind::decl_tag: tail = 4; break;
+      case btf_kind::array: tail = 12; break;
+      case btf_kind::struct_:
+      case btf_kind::union_:
+      case btf_kind::datasec:
+      case btf_kind::enum64: tail = std::size_t{12} * vlen; break;
+      case btf_kind::enum_:
+      case btf_kind::function_proto: tail = std::size_t{8} * vlen; break;
+      default: break;
+    }
+    if (name != 0 && indexed_kind(kind)) index.kinds[table_slot(kind)].ids.push_back(id);
+    if (static_cast<std::size_t>(end - p) < 12 + tail) return false;
+    p += 12 + tail;
+  }
+  return id == count && p == end;
+}
+
+}  // namespace
+
 const core_target_index::table& core_target_index::built() const {
   table& index = *table_;
-  std::call_once(index.built, [&] {
+  std::call_once(index.walked, [&] {
     const btf& types = *target_;
     const std::uint32_t count = types.type_count();
-    // Highest id first, so each id found again becomes the new head: chains end up ascending.
-    std::vector<std::pair<std::uint32_t, std::string_view>> named;
-    for (std::uint32_t id = count; id-- > 1;) {
-      btf_type t = types.type(id);
-      if (!t.name.empty() && indexed_kind(t.kind)) named.emplace_back(id, core_essential_name(t.name));
-    }
-    std::size_t capacity = 16;
-    while (capacity < named.size() * 2) capacity *= 2;
-    index.slots.assign(capacity, {});
-    index.next.assign(count, 0);
-    const std::size_t mask = capacity - 1;
-    for (const auto& [id, name] : named) {
-      std::uint32_t hash = hash_name(name);
-      for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-        table::slot& s = index.slots[i];
-        if (s.id == 0) {
-          s = {id, hash};
-          break;
-        }
-        if (s.hash == hash && core_essential_name(types.type(s.id).name) == name) {
-          index.next[id] = s.id;
-          s.id = id;
-          break;
-        }
-      }
+    // Standalone BTF (vmlinux): one pass over the type section, record after record in id order
+    // as parse() laid them out, reading each header once (per-id accessors cost a fifth more).
+    if (!types.base() && walk_type_section(types, index)) return;
+    for (auto& group : index.kinds) group.ids.clear();
+    for (std::uint32_t id = 1; id < count; ++id) {
+      const btf_kind kind = types.kind(id);
+      if (!indexed_kind(kind) || types.name_offset(id) == 0) continue;
+      index.kinds[table_slot(kind)].ids.push_back(id);
     }
   });
   return index;
 }
 
+// The candidates of `essential` from a kind's hash (Group: core_target_index::table::kind_table,
+// deduced because the type is private), building the hash on first use.
+namespace {
+
+template <typename Group>
+std::vector<std::uint32_t> hashed_candidates(Group& group, const btf& types, std::string_view essential, btf_kind kind) {
+  std::vector<std::uint32_t> out;
+  std::call_once(group.built, [&] {
+    std::size_t capacity = 16;
+    while (capacity < group.ids.size() * 2) capacity *= 2;
+    group.slots.assign(capacity, {});
+    group.next.assign(group.ids.size(), 0);
+    const std::size_t mask = capacity - 1;
+    // Highest id first, so each one found again becomes the new head: chains end up ascending.
+    for (std::size_t position = group.ids.size(); position-- > 0;) {
+      const std::string_view essential_name = core_essential_name(types.type(group.ids[position]).name);
+      if (essential_name.empty()) continue;
+      const std::uint32_t hash = hash_name(essential_name);
+      for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+        auto& s = group.slots[i];
+        if (s.position == 0) {
+          s = {static_cast<std::uint32_t>(position + 1), hash};
+          break;
+        }
+        if (s.hash == hash && core_essential_name(types.type(group.ids[s.position - 1]).name) == essential_name) {
+          group.next[position] = s.position;
+          s.position = static_cast<std::uint32_t>(position + 1);
+          break;
+        }
+      }
+    }
+  });
+  const std::uint32_t hash = hash_name(essential);
+  const std::size_t mask = group.slots.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const auto& s = group.slots[i];
+    if (s.position == 0) break;
+    if (s.hash != hash || core_essential_name(types.type(group.ids[s.position - 1]).name) != essential) continue;
+    for (std::uint32_t position = s.position; position != 0; position = group.next[position - 1]) {
+      const std::uint32_t id = group.ids[position - 1];
+      if (kinds_compatible(types.kind(id), kind)) out.push_back(id);
+    }
+    break;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::uint32_t> core_target_index::candidates(std::string_view name, btf_kind kind) const {
   std::vector<std::uint32_t> out;
   std::string_view essential = core_essential_name(name);
   if (essential.empty() || !indexed_kind(kind)) return out;
-  const table& index = built();
+  table& index = const_cast<table&>(built());  // the kind tables below are filled under call_once
+  table::kind_table& group = index.kinds[table_slot(kind)];
   const btf& types = *target_;
-  std::uint32_t hash = hash_name(essential);
-  const std::size_t mask = index.slots.size() - 1;
-  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const table::slot& s = index.slots[i];
-    if (s.id == 0) return out;
-    if (s.hash != hash || core_essential_name(types.type(s.id).name) != essential) continue;
-    for (std::uint32_t id = s.id; id != 0; id = index.next[id]) {
-      if (kinds_compatible(types.type(id).kind, kind)) out.push_back(id);
+  // The first lookups of a kind scan its ids, comparing names in place: an object relocates
+  // against a handful of types, and a scan of vmlinux's ~10,000 structs for one name costs less
+  // than hashing all of their names once. An object asking for many types gets the hash.
+  constexpr std::uint32_t scan_limit = 16;
+  if (group.lookups.fetch_add(1, std::memory_order_relaxed) < scan_limit) {
+    // Standalone BTF (vmlinux): names are read in the string section directly, compared before
+    // their length is known (a string_view per name would strlen 10,000 names per lookup).
+    const char* strings = nullptr;
+    if (!types.base()) {
+      const std::span<const std::byte> raw = types.bytes();
+      std::uint32_t hdr_len = 0, str_off = 0;
+      std::memcpy(&hdr_len, raw.data() + 4, 4);
+      std::memcpy(&str_off, raw.data() + 16, 4);
+      strings = reinterpret_cast<const char*>(raw.data()) + hdr_len + str_off;
     }
-    return out;
+    const std::size_t length = essential.size();
+    for (const std::uint32_t id : group.ids) {
+      std::string_view candidate;
+      if (strings) {
+        // parse() checked every name offset and that the section ends with a NUL.
+        const char* name = strings + types.name_offset(id);
+        if (name[0] != essential[0] || std::strncmp(name, essential.data(), length) != 0) continue;
+        candidate = name[length] == '\0' ? essential : std::string_view(name);
+      } else {
+        candidate = types.string_at(types.name_offset(id));
+        if (candidate.size() < length || candidate.compare(0, length, essential) != 0) continue;
+      }
+      if (candidate.size() != length && core_essential_name(candidate) != essential) continue;
+      if (kinds_compatible(types.kind(id), kind)) out.push_back(id);
+    }
+  } else {
+    out = hashed_candidates(group, types, essential, kind);
   }
+  // Split BTF (a module's over vmlinux): libbpf looks in vmlinux first and in modules only when
+  // vmlinux has no candidate (bpf_core_find_cands in src/libbpf.c).
+  if (const std::uint32_t first_own = types.first_own_id(); first_own > 1 && !out.empty() && out.front() < first_own) {
+    out.erase(std::lower_bound(out.begin(), out.end(), first_own), out.end());
+  }
+  return out;
 }
+
 
 core_candidate_cache::core_candidate_cache(const btf& target)
     : index_(std::make_shared<const core_target_index>(target)) {}
@@ -1178,5 +1319,15 @@ std::optional<std::uint32_t> core_poison_instruction(std::string_view log) noexc
   }
   return found;
 }
+
+namespace detail {
+
+bool core_types_are_compatible(const btf& local, std::uint32_t local_id, const btf& target, std::uint32_t target_id,
+                               bool forwards_match) {
+  budget steps;
+  return types_compatible(local, local_id, target, target_id, max_compat_depth, steps, forwards_match);
+}
+
+}  // namespace detail
 
 }  // namespace ebpf

@@ -25,6 +25,7 @@
 #include <utility>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace ebpf {
 namespace {
@@ -72,11 +73,13 @@ class parser {
     read_data_sections();
     read_btf_maps();
     read_legacy_maps();
+    read_struct_ops();
     read_externs();
     read_btf_ext();
     read_relocations();
     assign_btf_ext();
     read_programs();
+    check_struct_ops_programs();
     fix_btf_datasecs();
     return std::move(spec_);
   }
@@ -447,6 +450,155 @@ class parser {
     }
   }
 
+  // SEC(".struct_ops") / SEC(".struct_ops.link"): each variable is an ops struct of the kernel
+  // (struct tcp_congestion_ops, ...) and becomes a struct_ops map. As libbpf's
+  // init_struct_ops_maps (src/libbpf.c): the DATASEC names the variables, the ELF symbol gives
+  // the offset, the variable's struct (modifiers skipped) is the local type; the kernel type is
+  // found by its name at load (lay_out_struct_ops), and the function pointers come from the
+  // section's relocations (read_struct_ops_relocations).
+  void read_struct_ops() {
+    // Names taken so far, and per section the symbols by name: hostile objects can hold
+    // thousands of variables, and a scan per variable would be quadratic.
+    std::unordered_set<std::string> taken;
+    for (const auto& map : spec_.maps) taken.insert(map.name);
+    for (const auto& section : elf_.sections()) {
+      if (section.index == 0 || (section.flags & SHF_EXECINSTR)) continue;
+      const bool link = section.name == ".struct_ops.link";
+      if (section.name != ".struct_ops" && !link) continue;
+      const std::string where_section = "section '" + std::string(section.name) + "'";
+      if (!spec_.types) fail(errc::invalid_object, where_section + ": struct_ops maps need the object's BTF (compile with -g)");
+      if (section.type != SHT_PROGBITS || section.data.size() != section.size)
+        fail(errc::invalid_object, where_section + ": has no data (section type " + std::to_string(section.type) + ")");
+      const btf& types = *spec_.types;
+      auto datasec = types.find(section.name, btf_kind::datasec);
+      if (!datasec) fail(errc::invalid_object, where_section + ": no DATASEC '" + std::string(section.name) + "' in BTF");
+      struct_ops_sections_.emplace_back(section.index, 0);
+      std::unordered_map<std::string_view, const elf_symbol*> symbols;
+      for (const auto* candidate : symbols_in(section.index))
+        if (candidate->type != STT_SECTION) symbols[candidate->name] = candidate;
+      for (const auto& var_info : types.datasec_vars(*datasec)) {
+        auto var = types.type(var_info.type);
+        if (var.kind != btf_kind::variable) fail(errc::invalid_btf, where_section + ": DATASEC entry " + std::to_string(var.id) + " is not a variable");
+        const std::string name(var.name);
+        const std::string where = where_section + ": struct_ops '" + name + "'";
+        auto named = symbols.find(var.name);
+        const elf_symbol* symbol = named == symbols.end() ? nullptr : named->second;
+        if (!symbol) fail(errc::invalid_object, where + ": no ELF symbol in the section");
+        auto type = types.type(types.skip_modifiers_and_typedefs(var.size_or_type));
+        if (type.kind != btf_kind::struct_)
+          fail(errc::invalid_object, where + ": is a " + std::string(to_string(type.kind)) + ", not a struct (e.g. struct tcp_congestion_ops)");
+        if (type.name.empty()) fail(errc::invalid_object, where + ": its struct has no name (the kernel struct is found by name)");
+        const std::uint64_t size = type.size_or_type;
+        if (symbol->value > section.size || size > section.size - symbol->value)
+          fail(errc::invalid_object, where + ": " + std::to_string(size) + " bytes at offset " + std::to_string(symbol->value) +
+                                         " do not fit the section (" + std::to_string(section.size) + " bytes)");
+        if (!taken.insert(name).second) fail(errc::invalid_object, where + ": a map of this name exists already");
+        struct_ops_spec ops;
+        ops.type_name = std::string(type.name.substr(0, type.name.find("___")));
+        ops.type_id = type.id;
+        ops.data.assign(section.data.begin() + static_cast<std::ptrdiff_t>(symbol->value),
+                        section.data.begin() + static_cast<std::ptrdiff_t>(symbol->value + size));
+        ops.link = link;
+        map_spec map;
+        map.name = name;
+        map.origin = map_origin::btf_maps;
+        map.type = map_type::struct_ops;
+        // Like libbpf: one entry under a 4-byte key; the value size is the kernel's
+        // bpf_struct_ops_<name>, known only at load.
+        map.key_size = 4;
+        map.value_size = static_cast<std::uint32_t>(size);
+        map.max_entries = 1;
+        map.flags = link ? 1u << 13 : 0;  // BPF_F_LINK (6.4)
+        map.value_type_name = "struct " + std::string(type.name);
+        map.section = std::string(section.name);
+        map.section_offset = symbol->value;
+        map.struct_ops = std::move(ops);
+        struct_ops_maps_.push_back({section.index, symbol->value, size, spec_.maps.size()});
+        spec_.maps.push_back(std::move(map));
+      }
+    }
+    std::sort(struct_ops_sections_.begin(), struct_ops_sections_.end());
+    std::sort(struct_ops_maps_.begin(), struct_ops_maps_.end(),
+              [](const auto& a, const auto& b) { return std::pair(a.section, a.offset) < std::pair(b.section, b.offset); });
+  }
+
+  // `.rel.struct_ops[.link]`: a function pointer member initialised with a program, e.g.
+  // `.cong_avoid = (void *)cc_cong_avoid`. libbpf's bpf_object__collect_st_ops_relos: the offset
+  // names the variable and its member, the symbol the function (a function symbol, or the section
+  // symbol plus the addend stored in the data, since BPF uses REL relocations).
+  void read_struct_ops_relocations(const elf_section& rel_section, const elf_section& target) {
+    for (const auto& relocation : elf_.relocations(rel_section)) {
+      auto where = [&] { return "section '" + std::string(target.name) + "': relocation at offset " + std::to_string(relocation.offset); };
+      // The variable starting last at or before the offset (sorted by read_struct_ops).
+      const struct_ops_location* owner = nullptr;
+      auto next = std::upper_bound(struct_ops_maps_.begin(), struct_ops_maps_.end(), std::pair(target.index, relocation.offset),
+                                   [](const auto& key, const auto& entry) { return key < std::pair(entry.section, entry.offset); });
+      if (next != struct_ops_maps_.begin()) {
+        const auto& location = *std::prev(next);
+        if (location.section == target.index && relocation.offset < location.offset + location.size) owner = &location;
+      }
+      if (!owner) fail(errc::relocation_failed, where() + ": not inside any struct_ops variable");
+      auto& map = spec_.maps[owner->map];
+      auto& ops = *map.struct_ops;
+      const std::uint64_t member_offset = relocation.offset - owner->offset;
+      const btf& types = *spec_.types;
+      // Members by byte offset, once per struct (a lookup per relocation; the last of an offset
+      // wins, as a scan would find it).
+      auto [cached, first_use] = struct_ops_members_.try_emplace(ops.type_id);
+      if (first_use) {
+        cached->second.first = types.members(ops.type_id);
+        for (std::uint32_t i = 0; i < cached->second.first.size(); ++i) {
+          const auto& member = cached->second.first[i];
+          if (member.bitfield_size == 0 && member.bit_offset % 8 == 0) cached->second.second[member.bit_offset / 8] = i;
+        }
+      }
+      const auto& members = cached->second.first;
+      std::optional<std::uint32_t> member_index;
+      if (auto at = cached->second.second.find(member_offset); at != cached->second.second.end()) member_index = at->second;
+      if (!member_index)
+        fail(errc::relocation_failed, where() + ": struct_ops '" + map.name + "': no member at byte " + std::to_string(member_offset));
+      const std::string member_name(members[*member_index].name);
+      auto pointer = types.type(types.skip_modifiers_and_typedefs(members[*member_index].type));
+      if (pointer.kind != btf_kind::pointer ||
+          types.type(types.skip_modifiers_and_typedefs(pointer.size_or_type)).kind != btf_kind::function_proto)
+        fail(errc::relocation_failed, where() + ": struct_ops '" + map.name + "': member '" + member_name + "' is not a function pointer");
+      const elf_symbol& symbol = elf_.symbol(relocation.symbol);
+      const auto& code = symbol_section(symbol, where);
+      if (!(code.flags & SHF_EXECINSTR))
+        fail(errc::relocation_failed, where() + ": struct_ops '" + map.name + "': member '" + member_name + "' points to '" +
+                                          std::string(symbol.name) + "', which is not a program");
+      std::uint64_t byte_offset = symbol.value;
+      if (symbol.type == STT_SECTION) {
+        std::uint64_t addend = 0;
+        std::memcpy(&addend, ops.data.data() + member_offset, std::min<std::size_t>(8, ops.data.size() - member_offset));
+        byte_offset += addend;
+      }
+      auto function = byte_offset % 8 ? -1 : function_at(code.index, byte_offset / 8);
+      if (function < 0 || spec_.functions[static_cast<std::size_t>(function)].first_instruction * 8ull != byte_offset)
+        fail(errc::relocation_failed, where() + ": struct_ops '" + map.name + "': member '" + member_name + "' does not point to the start of a function");
+      const auto& target_function = spec_.functions[static_cast<std::size_t>(function)];
+      // The pointer's bytes are the relocation's, not data: the loader puts the program fd there.
+      std::memset(ops.data.data() + member_offset, 0, std::min<std::size_t>(8, ops.data.size() - member_offset));
+      std::erase_if(ops.programs, [&](const auto& entry) { return entry.first == *member_index; });
+      ops.programs.emplace_back(*member_index, target_function.name);
+    }
+  }
+
+  // A struct_ops member must be a struct_ops program: the kernel checks its attach_btf_id and
+  // member index, which only those carry.
+  void check_struct_ops_programs() {
+    for (auto& map : spec_.maps) {
+      if (!map.struct_ops) continue;
+      std::sort(map.struct_ops->programs.begin(), map.struct_ops->programs.end());
+      for (const auto& [member, name] : map.struct_ops->programs) {
+        const auto* program = spec_.find_program(name);
+        if (!program || program->kind.type != program_type::struct_ops)
+          fail(errc::invalid_object, "struct_ops '" + map.name + "': member " + std::to_string(member) + " points to '" + name +
+                                         "', which is not a SEC(\"struct_ops/...\") program");
+      }
+    }
+  }
+
   void read_legacy_maps() {
     const auto* section = elf_.find_section("maps");
     if (!section) return;
@@ -503,6 +655,10 @@ class parser {
       const auto& target = elf_.section(rel_section.info);
       if (target.index == maps_section_) {
         read_map_values_relocations(rel_section);
+        continue;
+      }
+      if (last_with_key(struct_ops_sections_, target.index)) {
+        read_struct_ops_relocations(rel_section, target);
         continue;
       }
       // Relocations of debug info and BTF sections concern DWARF/BTF consumers, not the kernel.
@@ -762,7 +918,17 @@ class parser {
   keyed_maps map_symbols_;         // .maps offset -> map index
   keyed_maps legacy_map_symbols_;  // maps offset -> map index
   keyed_maps data_section_maps_;   // section index -> map index (added in section order)
-  std::map<std::uint64_t, values_layout> values_offsets_;  // .maps offset of a map with 'values' -> layout
+  std::map<std::uint64_t, values_layout> values_offsets_;
+  struct struct_ops_location {
+    std::uint32_t section = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t size = 0;
+    std::size_t map = 0;  // index in spec_.maps
+  };
+  std::vector<struct_ops_location> struct_ops_maps_;  // sorted by (section, offset)
+  // struct id -> (members, byte offset -> member index), for .struct_ops relocations.
+  std::unordered_map<std::uint32_t, std::pair<std::vector<btf_member>, std::unordered_map<std::uint64_t, std::uint32_t>>> struct_ops_members_;
+  keyed_maps struct_ops_sections_;  // indexes of .struct_ops[.link] sections (value unused)  // .maps offset of a map with 'values' -> layout
   std::vector<const elf_symbol*> symbols_by_section_;  // sorted by st_shndx (ties in symbol table order)
   std::vector<std::pair<std::pair<std::uint32_t, std::uint64_t>, std::size_t>> function_starts_;  // sorted (section, first insn) -> function
   std::unordered_map<std::string_view, std::uint32_t> code_sections_;  // name -> index of sections with functions

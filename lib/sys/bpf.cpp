@@ -635,12 +635,14 @@ link_info link_get_info(int link_fd, std::string_view subject) {
         name.resize(::strnlen(name.data(), name.size()));
         out.tp_name = std::move(name);
       }
+      out.cookie = info.u.raw_tracepoint.cookie;
       break;
     }
     case link_type::tracing:
       out.attach = static_cast<attach_type>(info.u.tracing.attach_type);
       out.target_obj_id = info.u.tracing.target_obj_id;
       out.target_btf_id = info.u.tracing.target_btf_id;
+      out.cookie = info.u.tracing.cookie;
       break;
     case link_type::cgroup:
       out.attach = static_cast<attach_type>(info.u.cgroup.attach_type);
@@ -653,14 +655,130 @@ link_info link_get_info(int link_fd, std::string_view subject) {
     case link_type::xdp:
       out.ifindex = info.u.xdp.ifindex;
       break;
-    case link_type::perf_event:
+    case link_type::perf_event: {
+      // The name (uprobe file, kprobe function, tracepoint) needs a buffer of our own: ask again
+      // with one (kernel/bpf/syscall.c bpf_perf_link_fill_link_info, 6.6).
       out.perf_event_type = info.u.perf_event.type;
+      std::string name(4096, '\0');
+      zero(info);
+      switch (out.perf_event_type) {
+        case compat::perf_event_uprobe:
+        case compat::perf_event_uretprobe:
+          info.u.perf_event.uprobe.file_name = ptr(name.data());
+          info.u.perf_event.uprobe.name_len = static_cast<std::uint32_t>(name.size());
+          get_info(link_fd, info, subject);
+          out.offset = info.u.perf_event.uprobe.offset;
+          out.cookie = info.u.perf_event.uprobe.cookie;
+          out.ref_ctr_offset = info.u.perf_event.uprobe.ref_ctr_offset;
+          break;
+        case compat::perf_event_kprobe:
+        case compat::perf_event_kretprobe:
+          info.u.perf_event.kprobe.func_name = ptr(name.data());
+          info.u.perf_event.kprobe.name_len = static_cast<std::uint32_t>(name.size());
+          get_info(link_fd, info, subject);
+          out.offset = info.u.perf_event.kprobe.offset;
+          out.address = info.u.perf_event.kprobe.addr;
+          out.missed = info.u.perf_event.kprobe.missed;
+          out.cookie = info.u.perf_event.kprobe.cookie;
+          break;
+        case compat::perf_event_tracepoint:
+          info.u.perf_event.tracepoint.tp_name = ptr(name.data());
+          info.u.perf_event.tracepoint.name_len = static_cast<std::uint32_t>(name.size());
+          get_info(link_fd, info, subject);
+          out.cookie = info.u.perf_event.tracepoint.cookie;
+          break;
+        case compat::perf_event_event:
+          get_info(link_fd, info, subject);
+          out.config = info.u.perf_event.event.config;
+          out.event_type = info.u.perf_event.event.type;
+          out.cookie = info.u.perf_event.event.cookie;
+          break;
+        default:
+          break;
+      }
+      name.resize(::strnlen(name.data(), name.size()));
+      out.target_name = std::move(name);
       break;
+    }
     case link_type::tcx:
     case link_type::netkit:
       out.ifindex = info.u.tcx.ifindex;
       out.attach = static_cast<attach_type>(info.u.tcx.attach_type);
       break;
+    case link_type::iter: {
+      std::string name(256, '\0');
+      zero(info);
+      info.u.iter.target_name = ptr(name.data());
+      info.u.iter.target_name_len = static_cast<std::uint32_t>(name.size());
+      get_info(link_fd, info, subject);
+      name.resize(::strnlen(name.data(), name.size()));
+      out.target_name = std::move(name);
+      // Which union member the kernel filled depends on the target (bpf_iter_reg's
+      // fill_link_info): map_id for map iterators, cgroup/task fields for those targets.
+      out.map_id = info.u.iter.map_id;
+      if (out.target_name == "cgroup") {
+        out.cgroup_id = info.u.iter.cgroup.cgroup_id;
+        out.order = info.u.iter.cgroup.order;
+      } else if (out.target_name.rfind("task", 0) == 0) {
+        out.tid = info.u.iter.task.tid;
+        out.pid = info.u.iter.task.pid;
+      }
+      break;
+    }
+    case link_type::struct_ops:
+      out.map_id = info.u.map.map_id;
+      break;
+    case link_type::sockmap:
+      out.map_id = info.u.map.map_id;
+      out.attach = static_cast<attach_type>(info.u.map.attach_type);
+      break;
+    case link_type::netfilter:
+      out.netfilter_pf = info.u.netfilter.pf;
+      out.netfilter_hooknum = info.u.netfilter.hooknum;
+      out.netfilter_priority = info.u.netfilter.priority;
+      out.flags = info.u.netfilter.flags;
+      break;
+    case link_type::kprobe_multi: {
+      // The first answer holds the count; the arrays need a second call.
+      std::uint32_t count = info.u.kprobe_multi.count;
+      out.count = count;
+      out.flags = info.u.kprobe_multi.flags;
+      out.missed = info.u.kprobe_multi.missed;
+      if (count > 0 && count <= (1u << 20)) {
+        out.addresses.assign(count, 0);
+        out.cookies.assign(count, 0);
+        zero(info);
+        info.u.kprobe_multi.addrs = ptr(out.addresses.data());
+        info.u.kprobe_multi.cookies = ptr(out.cookies.data());
+        info.u.kprobe_multi.count = count;
+        get_info(link_fd, info, subject);
+      }
+      break;
+    }
+    case link_type::uprobe_multi: {
+      std::uint32_t count = info.u.uprobe_multi.count;
+      std::string path(4096, '\0');
+      std::vector<std::uint64_t> ref_ctr_offsets;
+      zero(info);
+      info.u.uprobe_multi.path = ptr(path.data());
+      info.u.uprobe_multi.path_size = static_cast<std::uint32_t>(path.size());
+      if (count > 0 && count <= (1u << 20)) {
+        out.addresses.assign(count, 0);
+        out.cookies.assign(count, 0);
+        ref_ctr_offsets.assign(count, 0);
+        info.u.uprobe_multi.offsets = ptr(out.addresses.data());
+        info.u.uprobe_multi.cookies = ptr(out.cookies.data());
+        info.u.uprobe_multi.ref_ctr_offsets = ptr(ref_ctr_offsets.data());
+        info.u.uprobe_multi.count = count;
+      }
+      get_info(link_fd, info, subject);
+      path.resize(::strnlen(path.data(), path.size()));
+      out.target_name = std::move(path);
+      out.count = info.u.uprobe_multi.count;
+      out.flags = info.u.uprobe_multi.flags;
+      out.pid = info.u.uprobe_multi.pid;
+      break;
+    }
     default:
       break;
   }

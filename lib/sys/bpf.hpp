@@ -357,6 +357,28 @@ struct link_info {
   std::uint32_t target_btf_id = 0;    ///< tracing links
   std::string tp_name;                ///< raw_tracepoint links
   std::uint32_t perf_event_type = 0;  ///< perf_event links (enum bpf_perf_event_type, 6.6)
+  // Filled by link_get_info for the newer link types (zero/empty where the kernel says nothing):
+  std::uint64_t cookie = 0;        ///< raw_tp (6.10), tracing (6.13), perf_event (6.9)
+  std::string target_name;         ///< perf_event: uprobe file, kprobe function or tracepoint
+                                   ///< name (6.6); uprobe_multi path (6.8); iter target (5.9)
+  std::uint64_t offset = 0;        ///< perf_event uprobe/kprobe offset
+  std::uint64_t address = 0;       ///< perf_event kprobe address
+  std::uint64_t ref_ctr_offset = 0;  ///< perf_event uprobe (6.12)
+  std::uint64_t config = 0;        ///< perf_event of a plain event: perf_event_attr.config
+  std::uint32_t event_type = 0;    ///< ... and perf_event_attr.type (PERF_TYPE_*)
+  std::uint64_t missed = 0;        ///< kprobe / kprobe_multi: runs missed (6.7)
+  std::uint32_t map_id = 0;        ///< struct_ops (6.4), sockmap (6.10), iter over a map (5.10)
+  std::uint32_t flags = 0;         ///< kprobe_multi / uprobe_multi (return probe), netfilter
+  std::uint32_t count = 0;         ///< kprobe_multi / uprobe_multi: number of probes
+  std::uint32_t pid = 0;           ///< uprobe_multi pid filter; iter over a task (tid in `tid`)
+  std::uint32_t tid = 0;
+  std::uint32_t order = 0;         ///< iter over a cgroup: walk order
+  std::uint32_t netfilter_pf = 0;  ///< netfilter (6.4): protocol family, hook, priority
+  std::uint32_t netfilter_hooknum = 0;
+  std::int32_t netfilter_priority = 0;
+  std::vector<std::uint64_t> addresses;  ///< kprobe_multi addresses (0 without kallsyms rights)
+                                         ///< or uprobe_multi file offsets
+  std::vector<std::uint64_t> cookies;    ///< kprobe_multi / uprobe_multi cookies (6.9)
 };
 
 struct btf_info {

@@ -285,11 +285,81 @@ struct link_info {
     } xdp;
     struct {
       std::uint32_t type;  // enum bpf_perf_event_type, 6.6
+      std::uint32_t pad_;
+      union {
+        struct {  // uprobe, uretprobe
+          aligned_u64 file_name;
+          std::uint32_t name_len;
+          std::uint32_t offset;
+          aligned_u64 cookie;          // 6.9
+          aligned_u64 ref_ctr_offset;  // 6.12
+        } uprobe;
+        struct {  // kprobe, kretprobe
+          aligned_u64 func_name;
+          std::uint32_t name_len;
+          std::uint32_t offset;
+          aligned_u64 addr;
+          aligned_u64 missed;  // 6.7
+          aligned_u64 cookie;  // 6.9
+        } kprobe;
+        struct {
+          aligned_u64 tp_name;
+          std::uint32_t name_len;
+          aligned_u64 cookie;  // 6.9
+        } tracepoint;
+        struct {
+          aligned_u64 config;
+          std::uint32_t type;
+          aligned_u64 cookie;  // 6.9
+        } event;
+      };
     } perf_event;
     struct {
       std::uint32_t ifindex;  // tcx 6.6, netkit 6.7
       std::uint32_t attach_type;
     } tcx;
+    struct {  // 5.9; map_id 5.10, cgroup/task 6.1
+      aligned_u64 target_name;
+      std::uint32_t target_name_len;
+      std::uint32_t map_id;
+      union {
+        struct {
+          aligned_u64 cgroup_id;
+          std::uint32_t order;
+        } cgroup;
+        struct {
+          std::uint32_t tid;
+          std::uint32_t pid;
+        } task;
+      };
+    } iter;
+    struct {
+      std::uint32_t map_id;  // struct_ops 6.4; sockmap 6.10 (then attach_type follows)
+      std::uint32_t attach_type;
+    } map;
+    struct {  // 6.4
+      std::uint32_t pf;
+      std::uint32_t hooknum;
+      std::int32_t priority;
+      std::uint32_t flags;
+    } netfilter;
+    struct {  // 6.6
+      aligned_u64 addrs;
+      std::uint32_t count;
+      std::uint32_t flags;
+      aligned_u64 missed;   // 6.7
+      aligned_u64 cookies;  // 6.9
+    } kprobe_multi;
+    struct {  // 6.8
+      aligned_u64 path;
+      aligned_u64 offsets;
+      aligned_u64 ref_ctr_offsets;
+      aligned_u64 cookies;
+      std::uint32_t path_size;
+      std::uint32_t count;
+      std::uint32_t flags;
+      std::uint32_t pid;
+    } uprobe_multi;
     std::uint8_t size_[48];  // the 6.18 union is 48 bytes (uprobe_multi, perf_event)
   } u;
 };
@@ -355,7 +425,19 @@ EBPF_SAME_INFO_OFFSET(u.tracing.target_btf_id, tracing.target_btf_id);
 EBPF_SAME_INFO_OFFSET(u.cgroup.attach_type, cgroup.attach_type);
 EBPF_SAME_INFO_OFFSET(u.netns.attach_type, netns.attach_type);
 EBPF_SAME_INFO_OFFSET(u.xdp.ifindex, xdp.ifindex);
+EBPF_SAME_INFO_OFFSET(u.iter.target_name_len, iter.target_name_len);
+EBPF_SAME_INFO_OFFSET(u.iter.map_id, iter.map.map_id);
+EBPF_SAME_INFO_OFFSET(u.iter.cgroup.order, iter.cgroup.order);
+EBPF_SAME_INFO_OFFSET(u.iter.task.pid, iter.task.pid);
 #undef EBPF_SAME_INFO_OFFSET
+// The members 6.1 lacks, at their 6.18 offsets (the union starts at byte 16).
+static_assert(offsetof(link_info, u.perf_event.uprobe.ref_ctr_offset) == 48);
+static_assert(offsetof(link_info, u.perf_event.kprobe.cookie) == 56);
+static_assert(offsetof(link_info, u.perf_event.tracepoint.cookie) == 40);
+static_assert(offsetof(link_info, u.perf_event.event.cookie) == 40);
+static_assert(offsetof(link_info, u.netfilter.flags) == 28);
+static_assert(offsetof(link_info, u.kprobe_multi.cookies) == 40);
+static_assert(offsetof(link_info, u.uprobe_multi.pid) == 60);
 static_assert(sizeof(link_info) == 64);
 
 // ---------------------------------------------------------------------------------------------

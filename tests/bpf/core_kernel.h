@@ -59,7 +59,7 @@ struct core_direct {
 // Macros beyond plain reads: bitfield writes (on a scratch copy of task_struct's bytes in
 // .bss), the non-CO-RE BPF_PROBE_READ chain, BPF_CORE_READ_USER_INTO; bpf_core_cast
 // (core_cast.bpf.c).
-#define CORE_SCRATCH_SIZE 8192 /* more than sizeof(struct task_struct) */
+#define CORE_SCRATCH_SIZE 16384 /* more than sizeof(struct task_struct): 9792 on Debian 6.1 */
 struct core_misc {
 	__u64 reset_on_fork_written;     /* BPF_CORE_READ_BITFIELD after BPF_CORE_WRITE_BITFIELD(.., 1) */
 	__u64 in_execve_written;         /* the same with 1 */

@@ -5,10 +5,12 @@
 #include <ebpf/ebpf.hpp>
 
 #include "fixture.hpp"
+#include "kernel_features.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <set>
 
 namespace {
@@ -27,12 +29,28 @@ TEST_F(ProgramTypesTest, EveryTypeLoads) {
   for (const auto& status : object.load_report())
     if (status.name == "prog_fentry") trampolines_work = status.loaded;
 
+  // Program types newer than the running kernel (the QEMU stage boots 6.1: netfilter is 6.4)
+  // fail with EINVAL; the kernel's own enum bpf_prog_type says whether it has the type.
+  auto kernel_has_type = [](ebpf::program_type type) {
+    std::string name = "BPF_PROG_TYPE_";
+    for (char c : ebpf::to_string(type)) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return ebpf_test::kernel_has_enumerator("bpf_prog_type", name);
+  };
   std::set<ebpf::program_type> loaded_types;
+  std::string missing;  // types this kernel does not have
   for (const auto& status : object.load_report()) {
     SCOPED_TRACE(status.name);
     if (trampolines.count(status.name) && !trampolines_work) {
       EXPECT_FALSE(status.loaded);
       EXPECT_THAT(status.error, ::testing::HasSubstr("Operation not permitted"));
+      continue;
+    }
+    const auto* spec = object.spec().find_program(status.name);
+    ASSERT_NE(spec, nullptr);
+    const ebpf::program_type type = spec->kind.type;
+    if (!status.loaded && !kernel_has_type(type)) {
+      EXPECT_THAT(status.error, ::testing::HasSubstr("Invalid argument"));
+      missing += " " + std::string(ebpf::to_string(type)) + " (" + status.name + ")";
       continue;
     }
     EXPECT_TRUE(status.loaded) << status.error;
@@ -43,8 +61,13 @@ TEST_F(ProgramTypesTest, EveryTypeLoads) {
   EXPECT_EQ(object.program("prog_tp_btf").info().type, ebpf::program_type::tracing);
   EXPECT_EQ(object.program("prog_cgroup_connect4").info().type, ebpf::program_type::cgroup_sock_addr);
   EXPECT_EQ(object.program("prog_usdt").info().type, ebpf::program_type::kprobe);
-  EXPECT_EQ(object.program("prog_netfilter").info().type, ebpf::program_type::netfilter);
+  if (kernel_has_type(ebpf::program_type::netfilter)) {
+    EXPECT_EQ(object.program("prog_netfilter").info().type, ebpf::program_type::netfilter);
+  }
   EXPECT_GE(loaded_types.size(), 25u) << "distinct program types loaded";
+  if (!missing.empty())
+    GTEST_SKIP() << "every other program loaded; kernel " << ebpf_test::kernel_release()
+                 << " has no program type for:" << missing;
 }
 
 }  // namespace

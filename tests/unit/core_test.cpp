@@ -8,6 +8,7 @@
 #include <ebpf/object_spec.hpp>
 
 #include "btf_builder.hpp"
+#include "core_compat.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -1411,6 +1412,29 @@ TEST(CoreClang, WhatTheTargetLacks) {
   const auto& old_value = results.at("enumval_value core_state::CORE_OLD");
   EXPECT_EQ(code[old_value.instruction], insn(call, 0, ebpf::core_poison_imm, 0));
   EXPECT_EQ(code[old_value.instruction + 1], insn(call, 0, ebpf::core_poison_imm, 0));
+}
+
+// The __ksym check (libbpf's bpf_core_types_are_compat, plus forward declarations for externs).
+TEST(CoreTypesCompatTest, KfuncPrototypesMatchByShapeAndForwardsOnlyWhenAsked) {
+  btf_builder local;
+  const auto local_int = local.add_int("int", 4, 1);
+  const auto local_fwd = local.add_forward("task_struct");
+  const auto local_ptr = local.add_pointer(local_fwd);
+  const auto local_proto = local.add_function_proto(local_ptr, {{"pid", local_int}});
+  const auto local_bad_proto = local.add_function_proto(local_int, {{"pid", local_int}});
+  const auto local_two_params = local.add_function_proto(local_ptr, {{"pid", local_int}, {"x", local_int}});
+  btf_builder kernel;
+  const auto kernel_int = kernel.add_int("s32", 4, 1);  // any integer fits any integer
+  const auto kernel_task = kernel.add_struct("task_struct", 64, {});
+  const auto kernel_ptr = kernel.add_pointer(kernel_task);
+  const auto kernel_proto = kernel.add_function_proto(kernel_ptr, {{"pid", kernel_int}});
+  const btf l = parse(local), k = parse(kernel);
+  // libbpf's rule: FWD and STRUCT are different kinds.
+  EXPECT_FALSE(ebpf::detail::core_types_are_compatible(l, local_proto, k, kernel_proto));
+  EXPECT_TRUE(ebpf::detail::core_types_are_compatible(l, local_proto, k, kernel_proto, true));
+  // Returning an int where the kernel returns a pointer, or another parameter count: never.
+  EXPECT_FALSE(ebpf::detail::core_types_are_compatible(l, local_bad_proto, k, kernel_proto, true));
+  EXPECT_FALSE(ebpf::detail::core_types_are_compatible(l, local_two_params, k, kernel_proto, true));
 }
 
 }  // namespace
