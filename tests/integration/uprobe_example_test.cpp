@@ -23,10 +23,29 @@ class UprobeExampleTest : public ebpf_test::kernel_test {
   }
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool built_with_asan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool built_with_asan = true;
+#else
+constexpr bool built_with_asan = false;
+#endif
+#else
+constexpr bool built_with_asan = false;
+#endif
+
 TEST_F(UprobeExampleTest, UprobeMallocCountsTheChildsCalls) {
   // The child makes exactly 37 malloc(3131) calls and nothing else between the go signal and
   // _exit, and the probe is filtered to its pid.
   auto lines = run("uprobe_malloc", "--calls 37 --size 3131");
+  if (built_with_asan) {
+    // The example's child is this build's code: under ASan its malloc() is ASan's interceptor,
+    // and libc's malloc, where the probe is, never runs. The child and the report still work.
+    ASSERT_GE(lines.size(), 2u);
+    EXPECT_EQ(lines[1].rfind("malloc calls: ", 0), 0u) << lines[1];
+    GTEST_SKIP() << "ASan build: the child's malloc() is ASan's, so libc's malloc is never called";
+  }
   ASSERT_GE(lines.size(), 3u);
   EXPECT_TRUE(std::regex_match(lines[0], std::regex("child [0-9]+ exited with 0"))) << lines[0];
   EXPECT_EQ(lines[1], "malloc calls: 37, bytes requested: 115847");
