@@ -80,7 +80,7 @@ class async_consumer final : public consumer {
   asio::awaitable<void> loop(run_control& control, tally& t) {
     for (;;) {
       const ebpf::async::ring_batch batch = co_await reader_.async_read_some(asio::use_awaitable);
-      for (const auto& view : batch.views()) t.record(view.data(), view.size());
+      for (const ebpf::async::ring_record record : batch) t.record(record.data.data(), record.size());
       if (control.after_records(t)) co_return;
     }
   }

@@ -112,6 +112,45 @@ enum class read_state : std::uint8_t {
             ///< at the bad record and will stop there again
 };
 
+/// The unread part of a BPF ring buffer as a reader that walks the records itself sees it
+/// (ringbuf_consumer::window): the data area (mapped twice, so a record never wraps), the read
+/// position and the producer position loaded when the window was taken. Records between the
+/// two are read with walk_step() in order; the walk stops at a busy record, which must not be
+/// passed (the producer commits out of order across CPUs).
+struct record_window {
+  const std::byte* data = nullptr;
+  std::uint64_t mask = 0;      // capacity - 1
+  std::uint64_t begin = 0;     // the read position
+  std::uint64_t limit = 0;     // the producer position
+  bool corrupt = false;        // the positions are inconsistent: nothing can be read
+};
+
+/// What walk_step() found at a position of a window.
+struct walk_result {
+  enum kind_type : std::uint8_t { record, discarded, stop, corrupt } kind = stop;
+  std::uint32_t size = 0;        // data bytes (record, discarded)
+  std::uint64_t footprint = 0;   // bytes to the next header (record, discarded)
+};
+
+/// Reads the header at `position` (< window.limit) with acquire, pairing with the producer's
+/// xchg in bpf_ringbuf_commit: a record whose header is not busy has its bytes visible.
+inline walk_result walk_step(const record_window& window, std::uint64_t position) noexcept {
+  const std::byte* header = window.data + (position & window.mask);
+  const std::uint32_t len = __atomic_load_n(reinterpret_cast<const std::uint32_t*>(header), __ATOMIC_ACQUIRE);
+  walk_result r;
+  if (len & busy_bit) return r;  // stop
+  r.size = len & ~(busy_bit | discard_bit);
+  r.footprint = record_footprint(r.size);
+  // Bounds: limit - begin <= capacity (window() checked), so a record that fits before the
+  // limit ends inside the twice-mapped data.
+  if (r.footprint > window.limit - position) {
+    r.kind = walk_result::corrupt;
+    return r;
+  }
+  r.kind = (len & discard_bit) ? walk_result::discarded : walk_result::record;
+  return r;
+}
+
 /// Consumer side of a BPF ring buffer (BPF_MAP_TYPE_RINGBUF): reads records the producer
 /// submitted, skips discarded ones, stops at one still being written.
 ///
@@ -152,6 +191,34 @@ class ringbuf_consumer {
       base[index] = record;
       return true;
     });
+  }
+
+  /// The unread records as a window for a reader that walks them itself (one acquire load of
+  /// the producer position). Give the position the walk reached back with advance_to() before
+  /// commit(). A corrupt window (inconsistent positions) also marks the consumer corrupt.
+  record_window window() noexcept {
+    // A corrupt ring stays stopped at the bad record (as next() and read_batch() do).
+    if (state_ == read_state::corrupt) return {data_, mask_, read_, read_, true};
+    cursor c(*this);
+    record_window w{data_, mask_, c.read, c.read, false};
+    if (refresh(c)) {
+      w.limit = c.limit;
+    } else {
+      w.corrupt = c.state == read_state::corrupt;
+      w.limit = c.read;
+    }
+    return w;
+  }
+
+  /// Moves the read position to where a walk of window() stopped (between the window's begin
+  /// and limit), counting what it read; `stopped_by` is the state the walk ended in.
+  void advance_to(std::uint64_t position, std::uint64_t records, std::uint64_t bytes, std::uint64_t discarded,
+                  read_state stopped_by) noexcept {
+    read_ = position;
+    records_ += records;
+    bytes_ += bytes;
+    discarded_ += discarded;
+    state_ = stopped_by;
   }
 
   /// Publishes the read position (one release store; nothing when it did not move): the

@@ -133,6 +133,17 @@ class ring_buffer {
   std::size_t read_batch(std::span<std::span<const std::byte>> out) noexcept;
   /// The same from ring `index` only (0 for a bad index).
   std::size_t read_batch(std::size_t index, std::span<std::span<const std::byte>> out) noexcept;
+  /// Ring `index`'s unread records as a window, for a reader that walks them itself
+  /// (ring::ringbuf_consumer::window); hand the position reached back with advance_to() before
+  /// commit(). An empty window for a bad index. Never throws.
+  ring::record_window window(std::size_t index) noexcept {
+    return index < rings_.size() ? rings_[index].window() : ring::record_window{};
+  }
+  /// See ring::ringbuf_consumer::advance_to. Nothing for a bad index.
+  void advance_to(std::size_t index, std::uint64_t position, std::uint64_t records, std::uint64_t bytes,
+                  std::uint64_t discarded, ring::read_state stopped_by) noexcept {
+    if (index < rings_.size()) rings_[index].advance_to(position, records, bytes, discarded, stopped_by);
+  }
   /// Commits every ring's read position (one store per ring that moved).
   void commit() noexcept;
   /// Commits, then tells whether any ring has a record to read now. When false, every ring is

@@ -1,5 +1,7 @@
 // The Asio mechanics of ebpf::async readers, over fake sources: an eventfd stands for the ring's
-// readiness fd and a deque of byte vectors for the ring. The fake behaves like the kernel where it
+// readiness fd, and heap memory laid out like a BPF ring buffer (read by the real
+// ebpf::ring::ringbuf_consumer) or a deque of byte vectors stands for the ring. The fake
+// behaves like the kernel where it
 // matters here: it wakes the fd only when the consumer has caught up (so a reader that sleeps
 // without draining hangs), and it overwrites records once their position is committed (so a
 // reader that commits too early delivers poisoned bytes).
@@ -47,27 +49,49 @@ using namespace asio::experimental::awaitable_operators;
 constexpr std::byte poison{0xee};
 
 // The shared state of a fake ring buffer set: what the test produces and what the reader's
-// source consumes. Locked, so a producer thread can race the reader.
+// source consumes, in memory laid out as the kernel maps a BPF ring buffer (positions, data
+// mapped twice: here written twice), read by the real ebpf::ring::ringbuf_consumer. Locked, so a
+// producer thread can race the reader.
 struct fake_rings {
+  static constexpr std::uint64_t capacity = 1 << 16;
   struct ring {
-    std::deque<std::vector<std::byte>> records;  // deque: views stay put as it grows
-    std::size_t read = 0;       // the consumer's private read position (records)
-    std::size_t committed = 0;  // the published position
+    ring() : data(2 * capacity), consumer(&consumer_pos, &producer_pos, data) {}
+    std::uint64_t consumer_pos = 0;  // the published position
+    std::uint64_t producer_pos = 0;
+    std::vector<std::byte> data;
+    ebpf::ring::ringbuf_consumer consumer;
+
+    // Writes `bytes` at `position` of the data, in both copies.
+    void write(std::uint64_t position, std::span<const std::byte> bytes) {
+      for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const std::uint64_t at = (position + i) & (capacity - 1);
+        data[at] = data[at + capacity] = bytes[i];
+      }
+    }
   };
 
-  explicit fake_rings(std::size_t count) : rings(count) {
+  explicit fake_rings(std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) rings.push_back(std::make_unique<ring>());
     event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   }
   ~fake_rings() { ::close(event); }
 
-  // Appends a record to ring `index`; wakes the fd when the consumer had caught up with the
-  // committed position (as bpf_ringbuf_commit does).
-  void produce(std::vector<std::byte> bytes, std::size_t index = 0) {
+  // Appends a record to ring `index` (header, data, padding, as __bpf_ringbuf_reserve lays it
+  // out); wakes the fd when the consumer had caught up with the committed position (as
+  // bpf_ringbuf_commit does), unless `signal` is false.
+  void produce(std::vector<std::byte> bytes, std::size_t index = 0, bool signal = true) {
     std::lock_guard lock(mutex);
-    ring& r = rings[index];
-    const bool caught_up = r.committed == r.records.size();
-    r.records.push_back(std::move(bytes));
-    if (caught_up) wake();
+    ring& r = *rings[index];
+    const bool caught_up = r.consumer_pos == r.producer_pos;
+    const std::uint64_t footprint = ebpf::ring::record_footprint(bytes.size());
+    EXPECT_LE(r.producer_pos + footprint - r.consumer_pos, capacity) << "the fake ring is full";
+    const auto len = static_cast<std::uint32_t>(bytes.size());
+    std::byte header[ebpf::ring::header_size]{};
+    std::memcpy(header, &len, sizeof len);
+    r.write(r.producer_pos, header);
+    r.write(r.producer_pos + ebpf::ring::header_size, bytes);
+    r.producer_pos += footprint;
+    if (caught_up && signal) wake();
   }
   void produce_u32(std::uint32_t value, std::size_t index = 0) {
     std::vector<std::byte> bytes(sizeof value);
@@ -80,7 +104,7 @@ struct fake_rings {
   }
 
   std::mutex mutex;
-  std::vector<ring> rings;
+  std::vector<std::unique_ptr<ring>> rings;
   int event = -1;
   std::size_t commits = 0;  // commit() calls that moved a position
   bool corrupt = false;
@@ -93,12 +117,14 @@ class fake_ring_source {
 
   int fd() const noexcept { return rings_->event; }
   std::size_t size() const noexcept { return rings_->rings.size(); }
-  std::size_t read_batch(std::size_t index, std::span<std::span<const std::byte>> out) noexcept {
+  ebpf::ring::record_window window(std::size_t index) noexcept {
     std::lock_guard lock(rings_->mutex);
-    auto& r = rings_->rings[index];
-    std::size_t n = 0;
-    while (n < out.size() && r.read < r.records.size()) out[n++] = r.records[r.read++];
-    return n;
+    return rings_->rings[index]->consumer.window();
+  }
+  void advance_to(std::size_t index, std::uint64_t position, std::uint64_t records, std::uint64_t bytes,
+                  std::uint64_t discarded, ebpf::ring::read_state stopped_by) noexcept {
+    std::lock_guard lock(rings_->mutex);
+    rings_->rings[index]->consumer.advance_to(position, records, bytes, discarded, stopped_by);
   }
   void commit() noexcept {
     std::lock_guard lock(rings_->mutex);
@@ -110,7 +136,7 @@ class fake_ring_source {
     std::uint64_t counter;
     [[maybe_unused]] auto n = ::read(rings_->event, &counter, sizeof counter);  // reset readiness
     for (auto& r : rings_->rings)
-      if (r.read < r.records.size()) return true;
+      if (r->consumer.read_position() != r->producer_pos) return true;
     return false;
   }
   bool corrupt() const noexcept { return rings_->corrupt; }
@@ -119,11 +145,12 @@ class fake_ring_source {
   void commit_locked() {
     bool moved = false;
     for (auto& r : rings_->rings) {
+      const std::uint64_t from = r->consumer_pos;
+      r->consumer.commit();
       // The kernel may reuse committed space: poison it.
-      for (std::size_t i = r.committed; i < r.read; ++i)
-        for (auto& b : r.records[i]) b = poison;
-      moved = moved || r.committed != r.read;
-      r.committed = r.read;
+      const std::vector<std::byte> poisoned(r->consumer_pos - from, poison);
+      r->write(from, poisoned);
+      moved = moved || r->consumer_pos != from;
     }
     if (moved) ++rings_->commits;
   }
@@ -194,10 +221,7 @@ TEST_F(AsyncReaderTest, WaitsUntilTheProducerWakesIt) {
 TEST_F(AsyncReaderTest, DrainsBeforeWaitingSoAnUnsignalledRecordIsRead) {
   // A record is there but the fd was never signalled (the kernel does not signal a consumer
   // that is behind): a reader that waited first would hang.
-  {
-    std::lock_guard lock(rings->mutex);
-    rings->rings[0].records.push_back({std::byte{7}, std::byte{0}, std::byte{0}, std::byte{0}});
-  }
+  rings->produce({std::byte{7}, std::byte{0}, std::byte{0}, std::byte{0}}, 0, /*signal=*/false);
   fake_reader reader(io, fake_ring_source(rings));
   run(io, [&]() -> asio::awaitable<void> {
     auto record = co_await reader.async_receive(asio::use_awaitable);
@@ -221,6 +245,50 @@ TEST_F(AsyncReaderTest, ReadSomeDeliversEverythingReadyAndCommitsOncePerBatch) {
     EXPECT_EQ(sizes, (std::vector<std::size_t>{4, 4, 2}));
   }());
   EXPECT_EQ(reader.batch_size(), 4u);
+}
+
+TEST_F(AsyncReaderTest, BatchIsWalkedInPlaceAndAPartlyIteratedBatchLosesNothing) {
+  // Two rings, discarded records among the others, a batch of at most 5.
+  rings = std::make_shared<fake_rings>(2);
+  fake_reader reader(io, fake_ring_source(rings), 5);
+  for (std::uint32_t i = 0; i < 4; ++i) rings->produce_u32(i, 0);
+  {
+    // A discarded record (the DISCARD bit in its header) between 103 and 104.
+    rings->produce_u32(103, 1);
+    std::lock_guard lock(rings->mutex);
+    auto& r = *rings->rings[1];
+    const std::uint32_t len = 4 | ebpf::ring::discard_bit;
+    std::byte header[ebpf::ring::header_size]{};
+    std::memcpy(header, &len, sizeof len);
+    r.write(r.producer_pos, header);
+    r.producer_pos += ebpf::ring::record_footprint(4);
+  }
+  rings->produce_u32(104, 1);
+  run(io, [&]() -> asio::awaitable<void> {
+    auto batch = co_await reader.async_read_some(asio::use_awaitable);
+    // Ring 0's four, then one of ring 1's: the batch size bounds the walk across rings.
+    std::vector<std::uint32_t> first_walk;
+    for (auto record : batch) {
+      first_walk.push_back(as_u32(record.data));
+      if (first_walk.size() == 2) break;  // a loop that stops early
+    }
+    EXPECT_EQ(batch.size(), 5u);
+    EXPECT_EQ(batch.bytes(), 20u);
+    CO_ASSERT_EQ(batch.views().size(), 5u);
+    EXPECT_EQ(as_u32(batch[4].data), 103u);
+    EXPECT_EQ(batch[4].ring, 1u);
+    EXPECT_EQ(batch.ring_of(3), 0u);
+    std::vector<std::uint32_t> second_walk;
+    for (auto record : batch) second_walk.push_back(as_u32(record.data));
+    EXPECT_EQ(second_walk, (std::vector<std::uint32_t>{0, 1, 2, 3, 103}));
+    // The rest comes next, skipping the discarded record; nothing twice.
+    auto rest = co_await reader.async_read_some(asio::use_awaitable);
+    CO_ASSERT_EQ(rest.size(), 1u);
+    EXPECT_EQ(as_u32((*rest.begin()).data), 104u);
+    EXPECT_EQ(rest[0].ring, 1u);
+  }());
+  EXPECT_TRUE(reader.commit());
+  EXPECT_EQ(reader.source().size(), 2u);
 }
 
 TEST_F(AsyncReaderTest, TryReadSomeTakesWhatIsReadyWithoutWaiting) {

@@ -171,6 +171,12 @@ struct perf_traits {
   static std::error_code error(const Source& source) noexcept {
     return source.corrupt() ? std::make_error_code(std::errc::bad_message) : std::error_code{};
   }
+  template <class State>
+  static bool pending(const State& state) noexcept {
+    return state.next < state.count;
+  }
+  template <class State>
+  static void settle(Source&, State&) noexcept {}  // read_batch moved the read position already
 };
 
 }  // namespace detail

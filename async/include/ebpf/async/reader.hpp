@@ -12,9 +12,10 @@
 //     │                 │ no (caught up, position published: the kernel will wake the fd)
 //     └──────▶ descriptor.async_wait(wait_read) ──▶ read again ...
 //
-// Records are read into a batch array owned by the reader, and the consumer position is
-// committed only when every record of that array has been delivered, at the start of the next
-// read. That one rule gives the guarantees of the public classes:
+// Records are read into a batch owned by the reader (the perf reader: an array of records; the
+// ring reader: a window on each ring, walked in place), and the consumer position is committed
+// only when every record of that batch has been delivered, at the start of the next read. That
+// one rule gives the guarantees of the public classes:
 //   - zero copy: a delivered view stays valid until the next read operation starts;
 //   - one commit per batch (one release store per ring);
 //   - cancellation loses nothing: a cancelled operation completes with operation_aborted
@@ -55,12 +56,12 @@
 
 namespace ebpf::async {
 
-/// The number of records a reader reads from its source in one go (the size of its batch
-/// array), unless its constructor is told otherwise.
+/// The most records a reader delivers from one batch, unless its constructor is told otherwise.
 /// 4096 rather than a few hundred: each read operation costs about 2 us of Asio and coroutine
 /// machinery (bench/ringbuf, profiled), so larger batches are what brings the async drain close
-/// to a raw consumer's (0.28 -> 0.64 of raw for 16-byte records going from 256 to 4096), and a
-/// reader that catches up less often costs the producer fewer wakeups. 64 KiB of views.
+/// to a raw consumer's, and a reader that catches up less often costs the producer fewer
+/// wakeups. The reader keeps an array of that many views (64 KiB): the perf reader's batch, the
+/// ring reader's ring_batch::views().
 inline constexpr std::size_t default_batch_size = 4096;
 
 namespace detail {
@@ -83,6 +84,8 @@ inline int dup_readiness_fd(int fd, const char* subject) {
 ///   static void prepare(source_type&, extra_type&);   // once, at construction (may allocate)
 ///   static std::size_t read(source_type&, std::span<record_type>, extra_type&) noexcept;
 ///   static std::error_code error(const source_type&) noexcept;   // non-zero: unreadable
+///   static bool pending(State&) noexcept;           // records read and not delivered
+///   static void settle(source_type&, State&) noexcept;  // before each commit
 template <class Traits, class Executor>
 struct reader_state {
   using traits_type = Traits;
@@ -98,12 +101,20 @@ struct reader_state {
   }
 
   bool open() const noexcept { return source.has_value() && descriptor.is_open(); }
-  bool pending() const noexcept { return next < count; }
+  /// True when records were read but not delivered yet (the ring reader checks its rings).
+  bool pending() noexcept { return Traits::pending(*this); }
+
+  /// Gives the kernel back the room of every delivered record (Traits::settle first tells the
+  /// source where delivery got to, for readers that walk the rings themselves).
+  void publish() noexcept {
+    Traits::settle(*source, *this);
+    source->commit();
+  }
 
   /// Reads the next batch into the array; only called when every record of the previous one
   /// was delivered, so committing first gives the kernel back exactly the delivered records.
   std::size_t refill() noexcept {
-    source->commit();
+    publish();
     next = 0;
     count = Traits::read(*source, std::span<record_type>(records), extra);
     return count;
@@ -125,7 +136,7 @@ struct reader_state {
     // Give the kernel back what was delivered: otherwise the next consumer of the same ring
     // (another reader, a later process) would read the last batch again (bench/ringbuf found
     // it). Records read ahead but not delivered stay unread, as they must.
-    if (source && !pending()) source->commit();
+    if (source && !pending()) publish();
     source.reset();             // unmaps the rings, closes the source's fds
     count = next = 0;
     ++generation;
@@ -300,7 +311,7 @@ class reader_base {
   /// Not thread-safe: call it from the reader's executor.
   bool commit() noexcept {
     if (!is_open() || state_->pending()) return false;
-    state_->source->commit();
+    state_->publish();
     return true;
   }
 

@@ -52,11 +52,61 @@ constexpr void check_ring_record_type() {
                                        std::to_string(expected) + " bytes");
 }
 
-/// Records [0, end) of the batch array came from ring `ring` (after the previous run's end).
-struct ring_run {
-  std::size_t end;
-  std::size_t ring;
+/// One ring's share of a ring reader's open batch: the window of unread records taken when the
+/// batch opened, where delivery resumes (`start`), what async_receive took one by one, and,
+/// once a walk reached the end of this ring's share of a delivered batch, where it ended.
+struct ring_lane {
+  ring::record_window window;
+  std::size_t ring = 0;
+  std::uint64_t start = 0;
+  std::uint64_t taken_records = 0;
+  std::uint64_t taken_bytes = 0;
+  std::uint64_t taken_discarded = 0;
+  bool settled = false;  // end, count, bytes, discarded and stopped_by are final
+  std::uint64_t end = 0;
+  std::size_t count = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t discarded = 0;
+  ring::read_state stopped_by = ring::read_state::ready;
 };
+
+/// A walk of a lane's records from `from`: stops at the window's limit, at a busy or corrupt
+/// header, or after `budget` records.
+inline void walk_lane(ring_lane& lane, std::uint64_t from, std::size_t budget) noexcept {
+  std::uint64_t position = from;
+  std::size_t count = 0;
+  std::uint64_t bytes = 0, discarded = 0;
+  ring::read_state stopped_by = ring::read_state::ready;
+  for (;;) {
+    if (count == budget) break;
+    if (position == lane.window.limit) {
+      stopped_by = ring::read_state::empty;
+      break;
+    }
+    const ring::walk_result r = ring::walk_step(lane.window, position);
+    if (r.kind == ring::walk_result::stop) {
+      stopped_by = ring::read_state::busy;
+      break;
+    }
+    if (r.kind == ring::walk_result::corrupt) {
+      stopped_by = ring::read_state::corrupt;
+      break;
+    }
+    position += r.footprint;
+    if (r.kind == ring::walk_result::discarded) {
+      ++discarded;
+    } else {
+      ++count;
+      bytes += r.size;
+    }
+  }
+  lane.settled = true;
+  lane.end = position;
+  lane.count = count;
+  lane.bytes = bytes;
+  lane.discarded = discarded;
+  lane.stopped_by = stopped_by;
+}
 
 }  // namespace detail
 
@@ -79,31 +129,27 @@ struct ring_record {
 };
 
 /// The records one async_read_some delivered, in ring order (ring by ring when the reader has
-/// several). Views into the rings: valid until the reader's next read operation starts, or until
-/// it is closed or destroyed. Cheap to copy (it refers to the reader's batch array).
+/// several), at most the reader's batch_size(). The records stay where the kernel wrote them and
+/// are found by walking the ring headers while you iterate: handling a batch is one pass over
+/// the ring, like a hand-written consumer's (an array of views, written by one pass and read by
+/// a second, cost 40% of the drain throughput: bench/ringbuf). The batch ends where the first
+/// complete walk stopped (a record still being written, the producer position seen when the
+/// batch opened, or the batch size); later walks, size() and the next read use that end.
+///
+/// Valid until the reader's next read operation starts, or until it is closed or destroyed.
+/// Cheap to copy; copies share the walk's results. Iteration (range for, as<T>()) is the fast
+/// path; views() and operator[] write the views into the reader's batch array on first use.
+/// Not thread-safe, like the reader.
 class ring_batch {
  public:
   ring_batch() noexcept = default;
-  /// For readers (and tests): `views` are records [first, first + views.size()) of a batch
-  /// array whose ring of origin `runs` describes (empty: all from ring 0).
-  ring_batch(std::span<const std::span<const std::byte>> views,
-             std::span<const detail::ring_run> runs, std::size_t first) noexcept
-      : views_(views), runs_(runs), first_(first) {}
+  /// For readers: the batch's `lanes` (one per ring, in order), at most `budget` records;
+  /// `views` (at least `budget` long) is where views() writes.
+  ring_batch(std::span<detail::ring_lane> lanes, std::size_t budget,
+             std::span<std::span<const std::byte>> views) noexcept
+      : lanes_(lanes), budget_(budget), views_(views) {}
 
-  std::size_t size() const noexcept { return views_.size(); }
-  bool empty() const noexcept { return views_.empty(); }
-  /// Record `index` (< size()).
-  ring_record operator[](std::size_t index) const noexcept { return {views_[index], ring_of(index)}; }
-  /// The records' bytes, without the ring indexes.
-  std::span<const std::span<const std::byte>> views() const noexcept { return views_; }
-  /// Bytes of record data in the batch.
-  std::size_t bytes() const noexcept {
-    std::size_t total = 0;
-    for (auto view : views_) total += view.size();
-    return total;
-  }
-
-  /// Iterates ring_record values.
+  /// Iterates ring_record values, walking the rings' record headers.
   class iterator {
    public:
     using iterator_category = std::forward_iterator_tag;
@@ -112,67 +158,179 @@ class ring_batch {
     using reference = ring_record;
     using pointer = void;
     iterator() = default;
-    ring_record operator*() const noexcept { return (*batch_)[index_]; }
+    ring_record operator*() const noexcept {
+      return {{data_ + (position_ & mask_) + ring::header_size, size_}, ring_};
+    }
     iterator& operator++() noexcept {
-      ++index_;
+      position_ += footprint_;
+      ++count_;
+      bytes_ += size_;
+      --budget_;
+      // The common case inline (a submitted record that fits); find() does the rest.
+      if (budget_ != 0 && position_ != limit_) {
+        const std::uint32_t len = __atomic_load_n(
+            reinterpret_cast<const std::uint32_t*>(data_ + (position_ & mask_)), __ATOMIC_ACQUIRE);
+        if ((len & (ring::busy_bit | ring::discard_bit)) == 0) {
+          const std::uint64_t footprint = ring::record_footprint(len);
+          if (footprint <= limit_ - position_) {
+            size_ = len;
+            footprint_ = footprint;
+            return *this;
+          }
+        }
+      }
+      find();
       return *this;
     }
     iterator operator++(int) noexcept {
       iterator copy = *this;
-      ++index_;
+      ++*this;
       return copy;
     }
-    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.index_ == b.index_; }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept {
+      return a.lane_ == b.lane_ && a.position_ == b.position_;
+    }
 
    private:
     friend class ring_batch;
-    iterator(const ring_batch* batch, std::size_t index) : batch_(batch), index_(index) {}
-    const ring_batch* batch_ = nullptr;
-    std::size_t index_ = 0;
-  };
-  iterator begin() const noexcept { return {this, 0}; }
-  iterator end() const noexcept { return {this, views_.size()}; }
 
-  /// The records read in place as T: a range of const T&.
-  template <class T>
-  class typed_range {
-   public:
-    class iterator {
-     public:
-      using iterator_category = std::forward_iterator_tag;
-      using value_type = T;
-      using difference_type = std::ptrdiff_t;
-      using reference = const T&;
-      using pointer = const T*;
-      iterator() = default;
-      explicit iterator(const std::span<const std::byte>* at) noexcept : at_(at) {}
-      const T& operator*() const noexcept { return *reinterpret_cast<const T*>(at_->data()); }
-      const T* operator->() const noexcept { return reinterpret_cast<const T*>(at_->data()); }
-      iterator& operator++() noexcept {
-        ++at_;
-        return *this;
+    // Enters lane `index` (or ends when there is none) and finds its first record.
+    void enter(std::size_t index) noexcept {
+      lane_ = index;
+      if (index >= lanes_.size()) {
+        position_ = 0;
+        return;
       }
-      iterator operator++(int) noexcept {
-        iterator copy = *this;
-        ++at_;
-        return copy;
-      }
-      friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.at_ == b.at_; }
-
-     private:
-      const std::span<const std::byte>* at_ = nullptr;
-    };
-    explicit typed_range(std::span<const std::span<const std::byte>> views) noexcept : views_(views) {}
-    iterator begin() const noexcept { return iterator(views_.data()); }
-    iterator end() const noexcept { return iterator(views_.data() + views_.size()); }
-    std::size_t size() const noexcept { return views_.size(); }
-    const T& operator[](std::size_t index) const noexcept {
-      return *reinterpret_cast<const T*>(views_[index].data());
+      const detail::ring_lane& lane = lanes_[index];
+      data_ = lane.window.data;
+      mask_ = lane.window.mask;
+      limit_ = lane.settled ? lane.end : lane.window.limit;
+      position_ = lane.start;
+      ring_ = lane.ring;
+      count_ = 0;
+      bytes_ = 0;
+      discarded_ = 0;
+      find();
     }
 
-   private:
-    std::span<const std::span<const std::byte>> views_;
+    // Moves to the record at or after position_; at the end of the lane, records where it
+    // ended (the first complete walk decides the batch's extent) and enters the next one.
+    void find() noexcept {
+      for (;;) {
+        ring::read_state stopped_by = ring::read_state::ready;
+        if (budget_ != 0 && position_ != limit_) {
+          const ring::record_window window{data_, mask_, position_, limit_, false};
+          const ring::walk_result r = ring::walk_step(window, position_);
+          if (r.kind == ring::walk_result::record) {
+            size_ = r.size;
+            footprint_ = r.footprint;
+            return;
+          }
+          if (r.kind == ring::walk_result::discarded) {
+            position_ += r.footprint;
+            ++discarded_;
+            continue;
+          }
+          stopped_by = r.kind == ring::walk_result::corrupt ? ring::read_state::corrupt : ring::read_state::busy;
+        } else if (budget_ != 0) {
+          stopped_by = ring::read_state::empty;
+        }
+        detail::ring_lane& lane = lanes_[lane_];
+        if (!lane.settled) {
+          lane.settled = true;
+          lane.end = position_;
+          lane.count = count_;
+          lane.bytes = bytes_;
+          lane.discarded = discarded_;
+          lane.stopped_by = stopped_by;
+        }
+        if (budget_ == 0) {
+          // The batch is full: the later lanes hold none of it.
+          for (std::size_t i = lane_ + 1; i < lanes_.size(); ++i) {
+            if (lanes_[i].settled) continue;
+            lanes_[i].settled = true;
+            lanes_[i].end = lanes_[i].start;
+            lanes_[i].count = 0;
+          }
+          lane_ = lanes_.size();
+          position_ = 0;
+          return;
+        }
+        enter(lane_ + 1);
+        return;
+      }
+    }
+
+    std::span<detail::ring_lane> lanes_;
+    std::size_t lane_ = 0;
+    const std::byte* data_ = nullptr;
+    std::uint64_t mask_ = 0;
+    std::uint64_t limit_ = 0;
+    std::uint64_t position_ = 0;  // header of the current record (0 at the end)
+    std::uint32_t size_ = 0;
+    std::uint64_t footprint_ = 0;
+    std::size_t ring_ = 0;
+    std::size_t budget_ = 0;
+    std::size_t count_ = 0;
+    std::uint64_t bytes_ = 0;
+    std::uint64_t discarded_ = 0;
   };
+
+  iterator begin() const noexcept {
+    iterator it;
+    it.lanes_ = lanes_;
+    it.budget_ = budget_;
+    it.enter(0);
+    return it;
+  }
+  iterator end() const noexcept {
+    iterator it;
+    it.lanes_ = lanes_;
+    it.lane_ = lanes_.size();
+    return it;
+  }
+
+  /// The number of records (walks the batch once if no walk completed yet).
+  std::size_t size() const noexcept {
+    settle();
+    std::size_t total = 0;
+    for (const auto& lane : lanes_) total += lane.count;
+    return total;
+  }
+  bool empty() const noexcept { return begin() == end(); }
+  /// Bytes of record data in the batch.
+  std::size_t bytes() const noexcept {
+    settle();
+    std::size_t total = 0;
+    for (const auto& lane : lanes_) total += lane.bytes;
+    return total;
+  }
+
+  /// The records' bytes as an array (written on the first call; see the class comment).
+  std::span<const std::span<const std::byte>> views() const noexcept {
+    if (!materialized_) {
+      std::size_t i = 0;
+      for (const ring_record record : *this) views_[i++] = record.data;
+      materialized_ = true;
+      materialized_count_ = i;
+    }
+    return std::span<const std::span<const std::byte>>(views_.data(), materialized_count_);
+  }
+  /// Record `index` (< size()), through views().
+  ring_record operator[](std::size_t index) const noexcept { return {views()[index], ring_of(index)}; }
+  /// The ring record `index` came from.
+  std::size_t ring_of(std::size_t index) const noexcept {
+    settle();
+    for (const auto& lane : lanes_) {
+      if (index < lane.count) return lane.ring;
+      index -= lane.count;
+    }
+    return 0;
+  }
+
+  /// The records read in place as T: a range of const T& (defined below).
+  template <class T>
+  class typed_range;
 
   /// The records as T, read in place (no copy): for (const event& e : batch.as<event>()).
   /// Throws: ebpf::error(errc::type_mismatch) naming the first record that is not exactly
@@ -180,57 +338,121 @@ class ring_batch {
   template <class T>
   typed_range<T> as() const {
     detail::check_ring_record_type<T>();
-    for (std::size_t i = 0; i < views_.size(); ++i)
-      if (views_[i].size() != sizeof(T)) detail::throw_record_size(i, views_[i].size(), sizeof(T));
-    return typed_range<T>(views_);
-  }
-
-  /// The ring record `index` came from.
-  std::size_t ring_of(std::size_t index) const noexcept {
-    const std::size_t position = first_ + index;
-    for (const auto& run : runs_)
-      if (position < run.end) return run.ring;
-    return 0;
+    std::size_t i = 0;
+    for (const ring_record record : *this) {
+      if (record.size() != sizeof(T)) detail::throw_record_size(i, record.size(), sizeof(T));
+      ++i;
+    }
+    return typed_range<T>(*this);
   }
 
  private:
-  std::span<const std::span<const std::byte>> views_;
-  std::span<const detail::ring_run> runs_;
-  std::size_t first_ = 0;
+  // Walks the batch once unless a complete walk already fixed its extent.
+  void settle() const noexcept {
+    for (const auto& lane : lanes_) {
+      if (!lane.settled) {
+        for (iterator it = begin(), last = end(); it != last; ++it) {
+        }
+        return;
+      }
+    }
+  }
+
+  std::span<detail::ring_lane> lanes_;
+  std::size_t budget_ = 0;
+  std::span<std::span<const std::byte>> views_;
+  mutable bool materialized_ = false;
+  mutable std::size_t materialized_count_ = 0;
 };
+
+/// ring_batch::as<T>(): the records read in place as T.
+template <class T>
+class ring_batch::typed_range {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    using reference = const T&;
+    using pointer = const T*;
+    iterator() = default;
+    explicit iterator(ring_batch::iterator at) noexcept : at_(at) {}
+    const T& operator*() const noexcept { return *reinterpret_cast<const T*>((*at_).data.data()); }
+    const T* operator->() const noexcept { return reinterpret_cast<const T*>((*at_).data.data()); }
+    iterator& operator++() noexcept {
+      ++at_;
+      return *this;
+    }
+    iterator operator++(int) noexcept {
+      iterator copy = *this;
+      ++at_;
+      return copy;
+    }
+    friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.at_ == b.at_; }
+
+   private:
+    ring_batch::iterator at_;
+  };
+  explicit typed_range(const ring_batch& batch) noexcept : batch_(batch) {}
+  iterator begin() const noexcept { return iterator(batch_.begin()); }
+  iterator end() const noexcept { return iterator(batch_.end()); }
+  std::size_t size() const noexcept { return batch_.size(); }
+  const T& operator[](std::size_t index) const noexcept {
+    return *reinterpret_cast<const T*>(batch_.views()[index].data());
+  }
+
+ private:
+  ring_batch batch_;  // a copy: it shares the walk's results
+};
+
 
 namespace detail {
 
-/// How a ring reader fills its batch array from a source with ebpf::ring_buffer's interface:
-/// size(), read_batch(index, out), commit(), prepare_wait(), corrupt(), fd().
+/// How a ring reader reads from a source with ebpf::ring_buffer's interface: size(),
+/// window(index), advance_to(...), commit(), prepare_wait(), corrupt(), fd(). Nothing is read
+/// ahead into an array: a batch opens one window per ring with records, async_receive takes
+/// records from its lanes one by one, async_read_some hands the rest out as a ring_batch that
+/// walks them, and settle() gives each ring's consumer the position delivery reached before
+/// the commit.
 template <class Source>
 struct ring_traits {
   using source_type = Source;
-  using record_type = std::span<const std::byte>;
+  using record_type = std::span<const std::byte>;  // the batch array: where views() writes
   struct extra_type {
-    std::vector<ring_run> runs;  // capacity: one run per ring, reserved up front
-    std::size_t next_ring = 0;   // round-robin start of the next batch
+    std::vector<ring_lane> lanes;  // capacity: one per ring, reserved up front
+    std::size_t lane = 0;          // the lane of the next undelivered record
+    std::size_t budget = 0;        // records the open batch may still deliver
+    std::size_t handed_out_budget = 0;
+    bool handed_out = false;       // async_read_some delivered the rest as a ring_batch
+    std::size_t next_ring = 0;     // round-robin start of the next batch
   };
 
-  static void prepare(Source& source, extra_type& extra) { extra.runs.reserve(source.size()); }
+  static void prepare(Source& source, extra_type& extra) { extra.lanes.reserve(source.size()); }
 
-  /// Reads up to out.size() records, ring by ring, starting one ring further each batch so a
-  /// busy ring cannot starve the others.
+  /// Opens a batch of up to out.size() records: a window on each ring with unread records,
+  /// starting one ring further each batch so a busy ring cannot starve the others. Returns 1
+  /// when a record can be delivered, else 0.
   static std::size_t read(Source& source, std::span<record_type> out, extra_type& extra) noexcept {
+    extra.lanes.clear();
+    extra.lane = 0;
+    extra.budget = out.size();
+    extra.handed_out = false;
     const std::size_t rings = source.size();
-    extra.runs.clear();
-    if (rings <= 1) return rings == 0 ? 0 : source.read_batch(0, out);
+    if (rings == 0) return 0;
     const std::size_t start = extra.next_ring < rings ? extra.next_ring : 0;
     extra.next_ring = start + 1 == rings ? 0 : start + 1;
-    std::size_t filled = 0;
-    for (std::size_t k = 0; k < rings && filled < out.size(); ++k) {
+    for (std::size_t k = 0; k < rings; ++k) {
       const std::size_t index = start + k < rings ? start + k : start + k - rings;
-      const std::size_t n = source.read_batch(index, out.subspan(filled));
-      if (n == 0) continue;
-      filled += n;
-      if (extra.runs.size() < extra.runs.capacity()) extra.runs.push_back({filled, index});
+      const ring::record_window window = source.window(index);
+      if (window.corrupt || window.begin == window.limit) continue;  // corrupt: error() says so
+      ring_lane lane;
+      lane.window = window;
+      lane.ring = index;
+      lane.start = window.begin;
+      extra.lanes.push_back(lane);  // within the capacity prepare() reserved
     }
-    return filled;
+    return undelivered(source, extra) ? 1 : 0;
   }
 
   static std::error_code error(const Source& source) noexcept {
@@ -238,13 +460,91 @@ struct ring_traits {
   }
 
   template <class State>
-  static ring_batch batch(const State& state, std::size_t first, std::size_t last) noexcept {
-    return ring_batch(std::span<const record_type>(state.records).subspan(first, last - first),
-                      std::span<const ring_run>(state.extra.runs), first);
+  static bool pending(State& state) noexcept {
+    return !state.extra.handed_out && state.source && undelivered(*state.source, state.extra);
   }
+
+  /// Tells each ring's consumer where delivery got to: the end of a delivered batch (walking
+  /// the part no iteration completed), or the next record async_receive would take.
   template <class State>
-  static ring_record record(const State& state, std::size_t index) noexcept {
-    return batch(state, index, index + 1)[0];
+  static void settle(Source& source, State& state) noexcept {
+    extra_type& extra = state.extra;
+    std::size_t budget = extra.handed_out_budget;
+    for (ring_lane& lane : extra.lanes) {
+      if (extra.handed_out) {
+        if (!lane.settled) walk_lane(lane, lane.start, budget);
+        budget -= lane.count < budget ? lane.count : budget;
+        source.advance_to(lane.ring, lane.end, lane.taken_records + lane.count, lane.taken_bytes + lane.bytes,
+                          lane.taken_discarded + lane.discarded, lane.stopped_by);
+      } else {
+        source.advance_to(lane.ring, lane.start, lane.taken_records, lane.taken_bytes, lane.taken_discarded,
+                          ring::read_state::ready);
+      }
+    }
+    extra.lanes.clear();
+    extra.lane = 0;
+    extra.budget = 0;
+    extra.handed_out = false;
+  }
+
+  /// The undelivered records as a batch, marked delivered (an empty batch when there are none).
+  template <class State>
+  static ring_batch batch(State& state) noexcept {
+    if (!pending(state)) return {};
+    extra_type& extra = state.extra;
+    // Lanes before the current one gave all their records to async_receive: none of the batch.
+    for (std::size_t i = 0; i < extra.lane; ++i) {
+      extra.lanes[i].settled = true;
+      extra.lanes[i].end = extra.lanes[i].start;
+      extra.lanes[i].count = 0;
+    }
+    extra.handed_out = true;
+    extra.handed_out_budget = extra.budget;
+    return ring_batch(std::span<ring_lane>(extra.lanes).subspan(extra.lane), extra.budget,
+                      std::span<record_type>(state.records));
+  }
+
+  /// The next undelivered record (pending() said there is one), marked delivered.
+  template <class State>
+  static ring_record take_one(State& state) noexcept {
+    extra_type& extra = state.extra;
+    ring_lane& lane = extra.lanes[extra.lane];
+    const ring::walk_result r = ring::walk_step(lane.window, lane.start);
+    const ring_record record{{lane.window.data + (lane.start & lane.window.mask) + ring::header_size, r.size},
+                             lane.ring};
+    lane.start += r.footprint;
+    ++lane.taken_records;
+    lane.taken_bytes += r.size;
+    --extra.budget;
+    return record;
+  }
+
+ private:
+  // Moves the receive cursor to the next submitted record (skipping discarded ones, leaving
+  // lanes that have none ready); false when there is none within the budget. A corrupt header
+  // is handed to its ring's consumer at once, so that error() reports it.
+  static bool undelivered(Source& source, extra_type& extra) noexcept {
+    if (extra.budget == 0) return false;
+    for (; extra.lane < extra.lanes.size(); ++extra.lane) {
+      ring_lane& lane = extra.lanes[extra.lane];
+      while (lane.start != lane.window.limit) {
+        const ring::walk_result r = ring::walk_step(lane.window, lane.start);
+        if (r.kind == ring::walk_result::record) return true;
+        if (r.kind == ring::walk_result::discarded) {
+          lane.start += r.footprint;
+          ++lane.taken_discarded;
+          continue;
+        }
+        if (r.kind == ring::walk_result::corrupt) {
+          source.advance_to(lane.ring, lane.start, lane.taken_records, lane.taken_bytes, lane.taken_discarded,
+                            ring::read_state::corrupt);
+          lane.taken_records = lane.taken_bytes = lane.taken_discarded = 0;
+          lane.window.limit = lane.start;  // nothing more from this lane
+        }
+        break;
+      }
+    }
+    return false;
   }
 };
 
@@ -262,6 +562,9 @@ struct ring_traits {
 /// live longer. The consumer position is committed once per batch array, when the next read
 /// starts after every record of it was delivered (or at commit()): until then the ring's room
 /// for those records stays taken, so a loop that pauses between reads should commit() first.
+///
+/// Counters: source().records(), bytes() and discarded() count a batch when the consumer
+/// position moves past it, at the next read operation, commit() or close().
 ///
 /// Cancellation: cancel(), close(), destruction, or a per-operation cancellation slot (terminal,
 /// partial or total, e.g. a timer racing the read with asio::experimental::awaitable_operators)
@@ -360,7 +663,7 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
   template <class Token = asio::default_completion_token_t<executor_type>>
   auto async_receive(Token&& token = asio::default_completion_token_t<executor_type>()) {
     auto take = [](auto& state, ring_record& out, std::error_code&) noexcept {
-      out = traits::record(state, state.next++);
+      out = traits::take_one(state);
       return true;
     };
     return detail::start_read<void(std::error_code, ring_record)>(
@@ -375,7 +678,7 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
     static_assert(std::is_trivially_copyable_v<T> && std::is_default_constructible_v<T>,
                   "async_receive<T>: T must be trivially copyable and default constructible");
     auto take = [](auto& state, T& out, std::error_code& ec) noexcept {
-      const std::span<const std::byte> record = state.records[state.next++];
+      const std::span<const std::byte> record = traits::take_one(state).data;
       if (record.size() != sizeof(T)) {
         ec = make_error_code(errc::type_mismatch);
       } else {
@@ -395,8 +698,7 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
   template <class Token = asio::default_completion_token_t<executor_type>>
   auto async_read_some(Token&& token = asio::default_completion_token_t<executor_type>()) {
     auto take = [](auto& state, ring_batch& out, std::error_code&) noexcept {
-      out = traits::batch(state, state.next, state.count);
-      state.next = state.count;
+      out = traits::batch(state);
       return true;
     };
     return detail::start_read<void(std::error_code, ring_batch)>(
@@ -411,9 +713,7 @@ class basic_ring_buffer : public detail::reader_base<detail::ring_traits<Source>
   /// outstanding; ebpf::error(EBADMSG) when a ring's memory is inconsistent. Kernel 5.8.
   ring_batch try_read_some() {
     auto& state = this->read_ready(subject);
-    ring_batch out = traits::batch(state, state.next, state.count);
-    state.next = state.count;
-    return out;
+    return traits::batch(state);
   }
 };
 
