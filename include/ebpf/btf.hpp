@@ -154,17 +154,6 @@ class btf {
   /// First type (lowest id) with this name, of any kind.
   std::optional<std::uint32_t> find(std::string_view name) const;
 
-  /// The own types of one kind that have a name, in ascending id order, with their name offsets
-  /// (parallel spans; split BTF: without its base's types). parse() records them while it walks
-  /// the types, so enumerating vmlinux's structs, or indexing them, needs no second walk. Valid
-  /// until the next edit of this btf. Throws: std::bad_alloc only (after an edit they are
-  /// collected again on the first call).
-  struct named_types {
-    std::span<const std::uint32_t> ids;
-    std::span<const std::uint32_t> name_offsets;
-  };
-  named_types named_of_kind(btf_kind kind) const;
-
   /// Follows typedef, const, volatile, restrict and type_tag to the underlying type id.
   /// Throws: errc::not_found for an id out of range, errc::invalid_btf for a loop of modifiers.
   std::uint32_t skip_modifiers_and_typedefs(std::uint32_t id) const;
@@ -230,7 +219,7 @@ class btf {
 
  private:
   friend class detail::btf_checker;
-  struct name_index;  // the named types by kind from parse(); their hashes built on first find()
+  struct name_index;  // built once, on the first find() (see btf.cpp)
   const name_index& index() const;
   std::uint32_t first_named(std::string_view name) const;  // lowest id with this name, 0 if none
   void rebuild(std::span<const std::byte> extra_types, std::string_view extra_string);
@@ -256,7 +245,7 @@ class btf {
   std::shared_ptr<const btf> base_;  // split BTF: the base
   std::uint32_t base_types_ = 0;     // base_->type_count(), 0 without a base
   std::uint32_t base_strings_ = 0;   // base_->string_limit(), 0 without a base
-  std::unique_ptr<name_index> index_;  // null only when default-constructed or moved-from
+  std::unique_ptr<name_index> index_;  // null for small BTF (find() scans), default-constructed or moved-from
 };
 
 /// One BTF.ext func_info record: the function starting at `instruction` (index in instructions,

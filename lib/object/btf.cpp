@@ -412,14 +412,13 @@ class btf_checker {
 
 }  // namespace detail
 
-// Name -> ids with that name, in increasing id order, one table per kind. parse() sorts the ids
-// of named types by kind while it walks the records anyway (with their name offsets, so that a
-// lookup or a CO-RE candidate scan reads names without touching the records); a kind's hash is
-// built on its first lookup (a tp_btf target is one of vmlinux's ~2,000 typedefs, not one of its
-// ~71,000 names). Open addressing (no allocation per name: a node-based map took ~30 ms to fill
-// for vmlinux): `slots` holds the position in `ids` of the lowest id of each name with its hash,
-// `next` chains each position to the next with the same name (positions are stored plus one; 0
-// ends a chain).
+// Name -> ids with that name, in increasing id order, one table per kind, each built on the first
+// lookup of its kind. The first lookup of any kind walks the type headers once and sorts the ids
+// of named types by kind without reading a string; a kind's table then hashes only that kind's
+// names (a tp_btf target is one of vmlinux's ~2,000 typedefs, not one of its ~71,000 names).
+// Open addressing (no allocation per name: a node-based map took ~30 ms to fill for vmlinux):
+// `slots` holds the position in `ids` of the lowest id of each name with its hash, `next` chains
+// each position to the next with the same name (positions are stored plus one; 0 ends a chain).
 struct btf::name_index {
   struct slot {
     std::uint32_t position = 0;  // 0: empty, else position in ids + 1
@@ -427,25 +426,12 @@ struct btf::name_index {
   };
   struct kind_table {
     std::once_flag built;
-    std::vector<std::uint32_t> ids;           // own named types of this kind, ascending
-    std::vector<std::uint32_t> name_offsets;  // parallel to ids
-    std::vector<slot> slots;                  // size is a power of two, at most half full
+    std::vector<std::uint32_t> ids;  // own named types of this kind, ascending
+    std::vector<slot> slots;         // size is a power of two, at most half full
     std::vector<std::uint32_t> next;
   };
   std::once_flag walked;
-  bool filled = false;   // by parse() (or a copy): index() need not walk
   kind_table kinds[32];  // by the 5-bit kind field
-
-  // A fresh index with the same named types (once_flags cannot be copied; hashes are rebuilt).
-  std::unique_ptr<name_index> copy_lists() const {
-    auto copy = std::make_unique<name_index>();
-    for (std::size_t k = 0; k < 32; ++k) {
-      copy->kinds[k].ids = kinds[k].ids;
-      copy->kinds[k].name_offsets = kinds[k].name_offsets;
-    }
-    copy->filled = true;
-    return copy;
-  }
 };
 
 std::string_view to_string(btf_kind kind) noexcept {
@@ -513,7 +499,7 @@ btf::btf(const btf& other)
       base_(other.base_),
       base_types_(other.base_types_),
       base_strings_(other.base_strings_),
-      index_(other.index_ ? other.index().copy_lists() : nullptr) {}
+      index_(other.index_ ? std::make_unique<name_index>() : nullptr) {}
 
 btf& btf::operator=(const btf& other) {
   if (this != &other) *this = btf(other);
@@ -617,8 +603,6 @@ btf btf::parse(std::span<const std::byte> bytes, const btf_parse_options& option
   offsets.reserve(type_len / 16 + 1);
   if (!base) offsets.push_back(0);  // id 0 is void and has no record
   const std::byte* blob = result.data_;
-  result.index_ = std::make_unique<name_index>();
-  name_index& index = *result.index_;
   auto off = static_cast<std::uint32_t>(type_start);
   auto end = static_cast<std::uint32_t>(type_end);
   const bool check_names = !options.check_kind_rules;
@@ -641,15 +625,10 @@ btf btf::parse(std::span<const std::byte> bytes, const btf_parse_options& option
            ": vlen " + num(vlen_of(info)) + " needs " + num(static_cast<std::uint64_t>(tail)) +
            " bytes after the type, beyond the end of the type section at " + hex(end));
     }
-    const std::uint32_t name = load_u32(blob + off);
-    if (check_names && name >= strings) {
+    if (check_names && load_u32(blob + off) >= strings) {
       fail("type " + num(id) + " (" + std::string(to_string(kind)) + ") at offset " + hex(off) +
-           ": name offset " + num(name) + " is beyond the string section (" + num(strings) + " bytes)");
-    }
-    if (name != 0) {
-      auto& table = index.kinds[static_cast<std::uint32_t>(kind)];
-      table.ids.push_back(id);
-      table.name_offsets.push_back(name);
+           ": name offset " + num(load_u32(blob + off)) + " is beyond the string section (" + num(strings) +
+           " bytes)");
     }
     offsets.push_back(off);
     off = static_cast<std::uint32_t>(record_end);
@@ -662,7 +641,9 @@ btf btf::parse(std::span<const std::byte> bytes, const btf_parse_options& option
     for (std::uint32_t id = result.first_own_id(); id < result.type_count(); ++id) check.check(id);
   }
 
-  index.filled = true;
+  // Below this many types find() scans instead of building the name index (index_ stays null).
+  constexpr std::uint32_t index_threshold = 128;
+  if (offsets.size() > index_threshold) result.index_ = std::make_unique<name_index>();
   return result;
 }
 
@@ -725,7 +706,7 @@ std::uint32_t hash_name(std::string_view name) noexcept {
 namespace {
 
 // The lowest id of `table` (a name_index::kind_table; deduced, as the type is private) named
-// `name`, or 0; builds the table's hash on first use. `name_of(offset)` reads a name.
+// `name`, or 0; builds the table's hash on first use. `name_of(id)` reads a type's name.
 template <typename Table, typename NameOf>
 std::uint32_t lookup(Table& table, std::string_view name, const NameOf& name_of) {
   if (table.ids.empty()) return 0;
@@ -737,7 +718,7 @@ std::uint32_t lookup(Table& table, std::string_view name, const NameOf& name_of)
     const std::size_t mask = capacity - 1;
     // Highest id first, so that each one found again becomes the new head: chains end up ascending.
     for (std::size_t position = table.ids.size(); position-- > 0;) {
-      const std::string_view own = name_of(table.name_offsets[position]);
+      const std::string_view own = name_of(table.ids[position]);
       if (own.empty()) continue;
       const std::uint32_t hash = hash_name(own);
       for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -747,7 +728,7 @@ std::uint32_t lookup(Table& table, std::string_view name, const NameOf& name_of)
           s.hash = hash;
           break;
         }
-        if (s.hash == hash && own == name_of(table.name_offsets[s.position - 1])) {
+        if (s.hash == hash && own == name_of(table.ids[s.position - 1])) {
           table.next[position] = s.position;
           s.position = static_cast<std::uint32_t>(position + 1);
           break;
@@ -760,35 +741,23 @@ std::uint32_t lookup(Table& table, std::string_view name, const NameOf& name_of)
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
     const auto& s = table.slots[i];
     if (s.position == 0) return 0;
-    if (s.hash == hash && name == name_of(table.name_offsets[s.position - 1])) return table.ids[s.position - 1];
+    if (s.hash == hash && name == name_of(table.ids[s.position - 1])) return table.ids[s.position - 1];
   }
 }
 
 }  // namespace
 
 // The index covers this BTF's own types; split BTF asks its base first (first_named, find).
-// parse() filled it; after an edit (names_changed) the first use walks the records again.
 const btf::name_index& btf::index() const {
   name_index& index = *index_;
   std::call_once(index.walked, [&] {
-    if (index.filled) return;
     for (std::uint32_t id = first_own_id(); id < type_count(); ++id) {
       const std::byte* record = raw_record(id);
-      const std::uint32_t name = load_u32(record);
-      if (name == 0) continue;  // anonymous
-      auto& table = index.kinds[(load_u32(record + 4) >> 24) & 0x1f];
-      table.ids.push_back(id);
-      table.name_offsets.push_back(name);
+      if (load_u32(record) == 0) continue;  // anonymous
+      index.kinds[(load_u32(record + 4) >> 24) & 0x1f].ids.push_back(id);
     }
-    index.filled = true;
   });
   return index;
-}
-
-btf::named_types btf::named_of_kind(btf_kind kind) const {
-  if (!index_) return {};
-  const auto& table = index().kinds[static_cast<std::uint32_t>(kind) & 0x1f];
-  return {table.ids, table.name_offsets};
 }
 
 std::uint32_t btf::first_named(std::string_view name) const {
@@ -796,10 +765,18 @@ std::uint32_t btf::first_named(std::string_view name) const {
   if (base_) {
     if (std::uint32_t id = base_->first_named(name)) return id;
   }
-  if (!index_) return 0;  // default-constructed or moved-from: no types
+  if (!index_) {
+    // Small BTF (see parse) has no index: a scan of a few dozen names is cheaper than building
+    // one (allocation, hashing, call_once), and a small object's parse is a few microseconds.
+    for (std::uint32_t id = first_own_id(); id < type_count(); ++id) {
+      const char* candidate = raw_string(load_u32(raw_record(id)));
+      if (candidate[0] == name[0] && name == candidate) return id;
+    }
+    return 0;
+  }
   // Any kind: the lowest id over every kind's table (which builds them all).
   name_index& idx = const_cast<name_index&>(index());  // tables fill under their call_once
-  const auto name_of = [this](std::uint32_t offset) { return std::string_view(raw_string(offset)); };
+  const auto name_of = [this](std::uint32_t id) { return std::string_view(raw_string(load_u32(raw_record(id)))); };
   std::uint32_t lowest = 0;
   for (auto& table : idx.kinds) {
     const std::uint32_t id = lookup(table, name, name_of);
@@ -813,9 +790,17 @@ std::optional<std::uint32_t> btf::find(std::string_view name, btf_kind kind) con
   if (base_) {
     if (auto id = base_->find(name, kind)) return id;
   }
-  if (!index_) return std::nullopt;
+  if (!index_) {
+    for (std::uint32_t id = first_own_id(); id < type_count(); ++id) {
+      const std::byte* record = raw_record(id);
+      if (kind_of(load_u32(record + 4)) != kind) continue;
+      const char* candidate = raw_string(load_u32(record));
+      if (candidate[0] == name[0] && name == candidate) return id;
+    }
+    return std::nullopt;
+  }
   name_index& idx = const_cast<name_index&>(index());
-  const auto name_of = [this](std::uint32_t offset) { return std::string_view(raw_string(offset)); };
+  const auto name_of = [this](std::uint32_t id) { return std::string_view(raw_string(load_u32(raw_record(id)))); };
   if (std::uint32_t id = lookup(idx.kinds[static_cast<std::uint32_t>(kind) & 0x1f], name, name_of)) return id;
   return std::nullopt;
 }
@@ -1035,9 +1020,9 @@ void btf::sort_datasec_vars(std::uint32_t datasec_id) {
 // ---- editing ---------------------------------------------------------------------------------
 
 void btf::names_changed() {
-  // The index maps names to ids; an edit may rename or add types, so start a fresh one (filled
-  // by a walk on the next use).
-  index_ = std::make_unique<name_index>();
+  // The index maps names to ids; an edit may rename or add types, so start a fresh one (built on
+  // the next find(), as after parse()).
+  if (index_ || type_offsets_.size() > 128) index_ = std::make_unique<name_index>();
 }
 
 void btf::make_owned() {

@@ -837,14 +837,13 @@ std::string_view core_essential_name(std::string_view name) noexcept {
   return name;
 }
 
-// Essential name -> target ids, built lazily and only for the kinds relocations ask about. The
-// ids of named types by kind come from btf::named_of_kind (recorded by btf::parse while it
-// walked the records: no second walk); the first lookup of a kind then hashes the essential
-// names of that kind only (for a struct in vmlinux: about 10,000 names of 126,000 types). Each
-// kind's table has the layout of btf's name index (btf.cpp): `slots` (open addressing, at most
-// half full) holds the position in `ids` of the lowest id of each essential name with its hash;
-// `next` chains each position to the next with the same essential name (0 ends a chain;
-// positions are stored plus one).
+// Essential name -> target ids, built lazily and only for the kinds relocations ask about: the
+// first lookup walks the type headers once and sorts the ids of named types by kind (no string
+// is read); the first lookup of a kind then hashes the essential names of that kind only (for a
+// struct in vmlinux: about 10,000 names of 126,000 types). Each kind's table has the layout of
+// btf's name index (btf.cpp): `slots` (open addressing, at most half full) holds the position in
+// `ids` of the lowest id of each essential name with its hash; `next` chains each position to the
+// next with the same essential name (0 ends a chain; positions are stored plus one).
 struct core_target_index::table {
   struct slot {
     std::uint32_t position = 0;  // 0: empty, else position in ids + 1
@@ -852,8 +851,7 @@ struct core_target_index::table {
   };
   struct kind_table {
     std::once_flag built;
-    std::vector<std::uint32_t> ids;           // named types of this kind, ascending
-    std::vector<std::uint32_t> name_offsets;  // parallel to ids
+    std::vector<std::uint32_t> ids;  // named types of this kind, ascending (from the walk)
     std::atomic<std::uint32_t> lookups{0};  // scans so far; past scan_limit the hash is built
     std::vector<slot> slots;
     std::vector<std::uint32_t> next;  // parallel to ids
@@ -898,14 +896,47 @@ std::size_t table_slot(btf_kind kind) noexcept {
 
 namespace {
 
-// Appends the named types of `kind` in `types` and its bases, ascending (a base's ids are all
-// below its split BTF's).
-template <typename KindTable>
-void append_named(const btf& types, btf_kind kind, KindTable& out) {
-  if (types.base()) append_named(*types.base(), kind, out);
-  const btf::named_types named = types.named_of_kind(kind);
-  out.ids.insert(out.ids.end(), named.ids.begin(), named.ids.end());
-  out.name_offsets.insert(out.name_offsets.end(), named.name_offsets.begin(), named.name_offsets.end());
+std::uint32_t read_u32(const std::byte* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// Sorts the ids of named, indexable types by kind, walking the records of standalone BTF in
+// order (kernel include/uapi/linux/btf.h sizes). False when the walk does not end exactly at the
+// last type (never for what btf::parse accepted): the caller then walks by id.
+template <typename Table>
+bool walk_type_section(const btf& types, Table& index) {
+  const std::span<const std::byte> raw = types.bytes();
+  if (raw.size() < 24) return false;
+  const std::byte* p = raw.data() + read_u32(raw.data() + 4) + read_u32(raw.data() + 8);
+  const std::byte* const end = p + read_u32(raw.data() + 12);
+  if (end > raw.data() + raw.size()) return false;
+  const std::uint32_t count = types.type_count();
+  std::uint32_t id = 1;
+  for (; id < count && end - p >= 12; ++id) {
+    const std::uint32_t name = read_u32(p), info = read_u32(p + 4);
+    const auto kind = static_cast<btf_kind>((info >> 24) & 0x1f);
+    const std::uint32_t vlen = info & 0xffff;
+    std::size_t tail = 0;
+    switch (kind) {
+      case btf_kind::integer:
+      case btf_kind::variable:
+      case btf_kind::decl_tag: tail = 4; break;
+      case btf_kind::array: tail = 12; break;
+      case btf_kind::struct_:
+      case btf_kind::union_:
+      case btf_kind::datasec:
+      case btf_kind::enum64: tail = std::size_t{12} * vlen; break;
+      case btf_kind::enum_:
+      case btf_kind::function_proto: tail = std::size_t{8} * vlen; break;
+      default: break;
+    }
+    if (name != 0 && indexed_kind(kind)) index.kinds[table_slot(kind)].ids.push_back(id);
+    if (static_cast<std::size_t>(end - p) < 12 + tail) return false;
+    p += 12 + tail;
+  }
+  return id == count && p == end;
 }
 
 }  // namespace
@@ -913,30 +944,16 @@ void append_named(const btf& types, btf_kind kind, KindTable& out) {
 const core_target_index::table& core_target_index::built() const {
   table& index = *table_;
   std::call_once(index.walked, [&] {
-    for (std::uint32_t k = 0; k < 32; ++k) {
-      const auto kind = static_cast<btf_kind>(k);
-      if (!indexed_kind(kind) || kind == btf_kind::enum64) continue;
-      append_named(*target_, kind, index.kinds[k]);
-    }
-    // enum64 shares enum's table: merge the two ascending lists.
-    table::kind_table& enums = index.kinds[table_slot(btf_kind::enum_)];
-    table::kind_table enum64s;
-    append_named(*target_, btf_kind::enum64, enum64s);
-    if (!enum64s.ids.empty()) {
-      std::vector<std::uint32_t> ids, offsets;
-      ids.reserve(enums.ids.size() + enum64s.ids.size());
-      offsets.reserve(ids.capacity());
-      std::size_t a = 0, b = 0;
-      while (a < enums.ids.size() || b < enum64s.ids.size()) {
-        const bool take_enum = b == enum64s.ids.size() || (a < enums.ids.size() && enums.ids[a] < enum64s.ids[b]);
-        const table::kind_table& from = take_enum ? enums : enum64s;
-        std::size_t& i = take_enum ? a : b;
-        ids.push_back(from.ids[i]);
-        offsets.push_back(from.name_offsets[i]);
-        ++i;
-      }
-      enums.ids = std::move(ids);
-      enums.name_offsets = std::move(offsets);
+    const btf& types = *target_;
+    const std::uint32_t count = types.type_count();
+    // Standalone BTF (vmlinux): one pass over the type section, record after record in id order
+    // as parse() laid them out, reading each header once (per-id accessors cost a fifth more).
+    if (!types.base() && walk_type_section(types, index)) return;
+    for (auto& group : index.kinds) group.ids.clear();
+    for (std::uint32_t id = 1; id < count; ++id) {
+      const btf_kind kind = types.kind(id);
+      if (!indexed_kind(kind) || types.name_offset(id) == 0) continue;
+      index.kinds[table_slot(kind)].ids.push_back(id);
     }
   });
   return index;
@@ -957,7 +974,7 @@ std::vector<std::uint32_t> hashed_candidates(Group& group, const btf& types, std
     const std::size_t mask = capacity - 1;
     // Highest id first, so each one found again becomes the new head: chains end up ascending.
     for (std::size_t position = group.ids.size(); position-- > 0;) {
-      const std::string_view essential_name = core_essential_name(types.string_at(group.name_offsets[position]));
+      const std::string_view essential_name = core_essential_name(types.type(group.ids[position]).name);
       if (essential_name.empty()) continue;
       const std::uint32_t hash = hash_name(essential_name);
       for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
@@ -966,7 +983,7 @@ std::vector<std::uint32_t> hashed_candidates(Group& group, const btf& types, std
           s = {static_cast<std::uint32_t>(position + 1), hash};
           break;
         }
-        if (s.hash == hash && core_essential_name(types.string_at(group.name_offsets[s.position - 1])) == essential_name) {
+        if (s.hash == hash && core_essential_name(types.type(group.ids[s.position - 1]).name) == essential_name) {
           group.next[position] = s.position;
           s.position = static_cast<std::uint32_t>(position + 1);
           break;
@@ -979,7 +996,7 @@ std::vector<std::uint32_t> hashed_candidates(Group& group, const btf& types, std
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
     const auto& s = group.slots[i];
     if (s.position == 0) break;
-    if (s.hash != hash || core_essential_name(types.string_at(group.name_offsets[s.position - 1])) != essential) continue;
+    if (s.hash != hash || core_essential_name(types.type(group.ids[s.position - 1]).name) != essential) continue;
     for (std::uint32_t position = s.position; position != 0; position = group.next[position - 1]) {
       const std::uint32_t id = group.ids[position - 1];
       if (kinds_compatible(types.kind(id), kind)) out.push_back(id);
@@ -1014,16 +1031,15 @@ std::vector<std::uint32_t> core_target_index::candidates(std::string_view name, 
       strings = reinterpret_cast<const char*>(raw.data()) + hdr_len + str_off;
     }
     const std::size_t length = essential.size();
-    for (std::size_t position = 0; position < group.ids.size(); ++position) {
-      const std::uint32_t id = group.ids[position];
+    for (const std::uint32_t id : group.ids) {
       std::string_view candidate;
       if (strings) {
         // parse() checked every name offset and that the section ends with a NUL.
-        const char* name = strings + group.name_offsets[position];
+        const char* name = strings + types.name_offset(id);
         if (name[0] != essential[0] || std::strncmp(name, essential.data(), length) != 0) continue;
         candidate = name[length] == '\0' ? essential : std::string_view(name);
       } else {
-        candidate = types.string_at(group.name_offsets[position]);
+        candidate = types.string_at(types.name_offset(id));
         if (candidate.size() < length || candidate.compare(0, length, essential) != 0) continue;
       }
       if (candidate.size() != length && core_essential_name(candidate) != essential) continue;

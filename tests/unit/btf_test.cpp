@@ -5,13 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <iterator>
-#include <cstring>
 #include <thread>
 #include <unistd.h>
 
@@ -231,40 +229,6 @@ TEST(BtfTest, FindByNameAndKind) {
   EXPECT_EQ(types.find("missing"), std::nullopt);
   EXPECT_EQ(types.find(""), std::nullopt);
   EXPECT_EQ(types.find("pid"), std::nullopt);  // member names are not type names
-}
-
-TEST(BtfTest, NamedTypesByKindComeFromParseAndFollowEdits) {
-  btf_builder b;
-  auto fwd = b.add_forward("task");
-  auto i = b.add_int("int", 4, ebpf::btf_int_signed);
-  auto task = b.add_struct("task", 4, {{"pid", i, 0}});
-  b.add_struct("", 4, {{"anon", i, 0}});  // anonymous: not listed
-  auto other = b.add_struct("other", 0, {});
-  btf types = btf::parse(b.build());
-  const auto names = [&](const btf& t, btf_kind kind) {
-    std::vector<std::pair<std::uint32_t, std::string>> out;
-    const auto named = t.named_of_kind(kind);
-    EXPECT_EQ(named.ids.size(), named.name_offsets.size());
-    for (std::size_t n = 0; n < named.ids.size(); ++n)
-      out.emplace_back(named.ids[n], std::string(t.string_at(named.name_offsets[n])));
-    return out;
-  };
-  using list = std::vector<std::pair<std::uint32_t, std::string>>;
-  EXPECT_EQ(names(types, btf_kind::struct_), (list{{task, "task"}, {other, "other"}}));
-  EXPECT_EQ(names(types, btf_kind::forward), (list{{fwd, "task"}}));
-  EXPECT_EQ(names(types, btf_kind::integer), (list{{i, "int"}}));
-  EXPECT_TRUE(names(types, btf_kind::union_).empty());
-  const btf copy = types;  // a copy has the same lists
-  EXPECT_EQ(names(copy, btf_kind::struct_), names(types, btf_kind::struct_));
-  // An edit renames a struct and adds a typedef: the lists (and find) follow.
-  const std::uint32_t renamed = types.add_string("renamed");
-  std::span<std::byte> record = types.record(other);
-  std::memcpy(record.data(), &renamed, 4);
-  EXPECT_EQ(names(types, btf_kind::struct_), (list{{task, "task"}, {other, "renamed"}}));
-  EXPECT_EQ(types.find("renamed", btf_kind::struct_), other);
-  EXPECT_EQ(types.find("other"), std::nullopt);
-  EXPECT_EQ(names(copy, btf_kind::struct_), (list{{task, "task"}, {other, "other"}}));
-  EXPECT_TRUE(btf().named_of_kind(btf_kind::struct_).ids.empty());
 }
 
 TEST(BtfTest, ConcurrentFindOnAConstBtfAgrees) {
