@@ -22,6 +22,7 @@
 #include "core_compat.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <atomic>
 #include <functional>
@@ -838,8 +839,8 @@ std::string_view core_essential_name(std::string_view name) noexcept {
 }
 
 // Essential name -> target ids, built lazily and only for the kinds relocations ask about: the
-// first lookup walks the type headers once and sorts the ids of named types by kind (no string
-// is read); the first lookup of a kind then hashes the essential names of that kind only (for a
+// first lookup sorts the ids of named types by kind from the kind bytes btf::parse kept (no
+// record or string is read); the first lookup of a kind then hashes the essential names of that kind only (for a
 // struct in vmlinux: about 10,000 names of 126,000 types). Each kind's table has the layout of
 // btf's name index (btf.cpp): `slots` (open addressing, at most half full) holds the position in
 // `ids` of the lowest id of each essential name with its hash; `next` chains each position to the
@@ -851,7 +852,7 @@ struct core_target_index::table {
   };
   struct kind_table {
     std::once_flag built;
-    std::vector<std::uint32_t> ids;  // named types of this kind, ascending (from the walk)
+    std::vector<std::uint32_t> ids;  // named types of this kind, ascending (btf::named_ids_by_kind)
     std::atomic<std::uint32_t> lookups{0};  // scans so far; past scan_limit the hash is built
     std::vector<slot> slots;
     std::vector<std::uint32_t> next;  // parallel to ids
@@ -896,47 +897,19 @@ std::size_t table_slot(btf_kind kind) noexcept {
 
 namespace {
 
-std::uint32_t read_u32(const std::byte* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
+// The kinds a candidate can have, as btf::named_ids_by_kind's mask.
+std::uint32_t indexed_kinds_mask() noexcept {
+  std::uint32_t mask = 0;
+  for (std::uint32_t k = 0; k < 32; ++k)
+    if (indexed_kind(static_cast<btf_kind>(k))) mask |= 1u << k;
+  return mask;
 }
 
-// Sorts the ids of named, indexable types by kind, walking the records of standalone BTF in
-// order (kernel include/uapi/linux/btf.h sizes). False when the walk does not end exactly at the
-// last type (never for what btf::parse accepted): the caller then walks by id.
-template <typename Table>
-bool walk_type_section(const btf& types, Table& index) {
-  const std::span<const std::byte> raw = types.bytes();
-  if (raw.size() < 24) return false;
-  const std::byte* p = raw.data() + read_u32(raw.data() + 4) + read_u32(raw.data() + 8);
-  const std::byte* const end = p + read_u32(raw.data() + 12);
-  if (end > raw.data() + raw.size()) return false;
-  const std::uint32_t count = types.type_count();
-  std::uint32_t id = 1;
-  for (; id < count && end - p >= 12; ++id) {
-    const std::uint32_t name = read_u32(p), info = read_u32(p + 4);
-    const auto kind = static_cast<btf_kind>((info >> 24) & 0x1f);
-    const std::uint32_t vlen = info & 0xffff;
-    std::size_t tail = 0;
-    switch (kind) {
-      case btf_kind::integer:
-      case btf_kind::variable:
-      case btf_kind::decl_tag: tail = 4; break;
-      case btf_kind::array: tail = 12; break;
-      case btf_kind::struct_:
-      case btf_kind::union_:
-      case btf_kind::datasec:
-      case btf_kind::enum64: tail = std::size_t{12} * vlen; break;
-      case btf_kind::enum_:
-      case btf_kind::function_proto: tail = std::size_t{8} * vlen; break;
-      default: break;
-    }
-    if (name != 0 && indexed_kind(kind)) index.kinds[table_slot(kind)].ids.push_back(id);
-    if (static_cast<std::size_t>(end - p) < 12 + tail) return false;
-    p += 12 + tail;
-  }
-  return id == count && p == end;
+// The named types of `types` and its bases by kind, ascending (a base's ids are all below its
+// split BTF's).
+void collect_named(const btf& types, std::uint32_t mask, std::array<std::vector<std::uint32_t>, 32>& out) {
+  if (types.base()) collect_named(*types.base(), mask, out);
+  types.named_ids_by_kind(mask, out);
 }
 
 }  // namespace
@@ -944,16 +917,21 @@ bool walk_type_section(const btf& types, Table& index) {
 const core_target_index::table& core_target_index::built() const {
   table& index = *table_;
   std::call_once(index.walked, [&] {
-    const btf& types = *target_;
-    const std::uint32_t count = types.type_count();
-    // Standalone BTF (vmlinux): one pass over the type section, record after record in id order
-    // as parse() laid them out, reading each header once (per-id accessors cost a fifth more).
-    if (!types.base() && walk_type_section(types, index)) return;
-    for (auto& group : index.kinds) group.ids.clear();
-    for (std::uint32_t id = 1; id < count; ++id) {
-      const btf_kind kind = types.kind(id);
-      if (!indexed_kind(kind) || types.name_offset(id) == 0) continue;
-      index.kinds[table_slot(kind)].ids.push_back(id);
+    // One scan of the kind bytes btf::parse kept: no walk of the records.
+    std::array<std::vector<std::uint32_t>, 32> lists;
+    collect_named(*target_, indexed_kinds_mask(), lists);
+    for (std::size_t k = 0; k < 32; ++k) {
+      const auto kind = static_cast<btf_kind>(k);
+      if (kind == btf_kind::enum64) continue;
+      index.kinds[k].ids = std::move(lists[k]);
+    }
+    // enum64 shares enum's table: merge the two ascending lists.
+    auto& enums = index.kinds[table_slot(btf_kind::enum_)].ids;
+    const auto& enum64s = lists[static_cast<std::size_t>(btf_kind::enum64)];
+    if (!enum64s.empty()) {
+      std::vector<std::uint32_t> merged(enums.size() + enum64s.size());
+      std::merge(enums.begin(), enums.end(), enum64s.begin(), enum64s.end(), merged.begin());
+      enums = std::move(merged);
     }
   });
   return index;

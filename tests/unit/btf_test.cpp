@@ -4,7 +4,9 @@
 #include "btf_builder.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -229,6 +231,45 @@ TEST(BtfTest, FindByNameAndKind) {
   EXPECT_EQ(types.find("missing"), std::nullopt);
   EXPECT_EQ(types.find(""), std::nullopt);
   EXPECT_EQ(types.find("pid"), std::nullopt);  // member names are not type names
+}
+
+TEST(BtfTest, NamedIdsByKindFollowParseCopiesAndEdits) {
+  // Enough types for the kind bytes and the name index (small BTF reads its records instead).
+  btf_builder b;
+  auto i = b.add_int("int", 4, ebpf::btf_int_signed);
+  std::vector<std::uint32_t> structs;
+  for (int n = 0; n < 200; ++n) {
+    structs.push_back(b.add_struct("s" + std::to_string(n), 4, {{"v", i, 0}}));
+    b.add_struct("", 4, {{"anon", i, 0}});  // anonymous: never listed
+  }
+  auto fwd = b.add_forward("s0");
+  btf types = btf::parse(b.build());
+  std::array<std::vector<std::uint32_t>, 32> lists;
+  const auto bit = [](btf_kind k) { return 1u << static_cast<std::uint32_t>(k); };
+  types.named_ids_by_kind(bit(btf_kind::struct_) | bit(btf_kind::forward), lists);
+  EXPECT_EQ(lists[static_cast<std::size_t>(btf_kind::struct_)], structs);
+  EXPECT_EQ(lists[static_cast<std::size_t>(btf_kind::forward)], std::vector<std::uint32_t>{fwd});
+  EXPECT_TRUE(lists[static_cast<std::size_t>(btf_kind::integer)].empty());  // not asked for
+  // A copy lists the same; an edit that renames a type is seen by the lists and by find().
+  const btf copy = types;
+  std::array<std::vector<std::uint32_t>, 32> copied;
+  copy.named_ids_by_kind(bit(btf_kind::struct_), copied);
+  EXPECT_EQ(copied[static_cast<std::size_t>(btf_kind::struct_)], structs);
+  EXPECT_EQ(types.find("s7", btf_kind::struct_), structs[7]);
+  const std::uint32_t empty_name = 0;
+  std::memcpy(types.record(structs[7]).data(), &empty_name, 4);
+  std::array<std::vector<std::uint32_t>, 32> after;
+  types.named_ids_by_kind(bit(btf_kind::struct_), after);
+  EXPECT_EQ(after[static_cast<std::size_t>(btf_kind::struct_)].size(), structs.size() - 1);
+  EXPECT_EQ(types.find("s7", btf_kind::struct_), std::nullopt);
+  EXPECT_EQ(copy.find("s7", btf_kind::struct_), structs[7]);
+  // Small BTF: the same answer from its records.
+  btf_builder small_builder;
+  auto small_int = small_builder.add_int("int", 4, ebpf::btf_int_signed);
+  auto small_struct = small_builder.add_struct("one", 4, {{"v", small_int, 0}});
+  std::array<std::vector<std::uint32_t>, 32> small_lists;
+  btf::parse(small_builder.build()).named_ids_by_kind(bit(btf_kind::struct_), small_lists);
+  EXPECT_EQ(small_lists[static_cast<std::size_t>(btf_kind::struct_)], std::vector<std::uint32_t>{small_struct});
 }
 
 TEST(BtfTest, ConcurrentFindOnAConstBtfAgrees) {
