@@ -3,6 +3,7 @@
 
 #include <ebpf/error.hpp>
 #include <ebpf/link.hpp>
+#include <ebpf/network.hpp>
 #include <ebpf/program.hpp>
 
 #include <cerrno>
@@ -452,29 +453,11 @@ link program::attach_raw_tracepoint(std::string_view name) const {
       "raw_tracepoint bpf_link"));
 }
 
+// The defaults of cgroup_attach_options are this call: a cgroup link (5.7), else (EINVAL)
+// BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI, which lets our program coexist with others as a link
+// would (lib/attach/network.cpp).
 link program::attach_cgroup(int cgroup_fd, attach_type type) const {
-  std::string subject = subject_ + ": attach to cgroup as " + std::string(to_string(type));
-  sys::link_create_options options;
-  options.prog_fd = fd();
-  options.target = static_cast<std::uint32_t>(cgroup_fd);
-  options.type = type;
-  try {
-    return link(detail::make_kernel_link(sys::link_create(options, subject), subject,
-                                         "cgroup bpf_link"));
-  } catch (const error& e) {
-    // Before 5.7 there is no BPF_LINK_CREATE (EINVAL). BPF_F_ALLOW_MULTI lets our program
-    // coexist with others, as a link would.
-    if (!has_errno(e, EINVAL)) throw;
-    try {
-      unique_fd target = dup_borrowed(cgroup_fd, subject);
-      unique_fd prog = fd_.dup();
-      sys::prog_attach(target.get(), prog.get(), type, sys::attach_allow_multi, -1, subject);
-      return link(detail::make_prog_attach(std::move(target), std::move(prog), type,
-                                           sys::attach_allow_multi, subject));
-    } catch (const error&) {
-      throw e;
-    }
-  }
+  return attach_cgroup(cgroup_fd, type, cgroup_attach_options{});
 }
 
 link program::attach_xdp(int ifindex, std::uint32_t flags) const {

@@ -1,10 +1,12 @@
 // tc_counter: count packets and bytes per protocol in both directions of an interface.
 //
-//   tc_counter IFACE [--tcx | --clsact] [--seconds N] [--object FILE]
+//   tc_counter IFACE [--auto | --tcx | --clsact] [--seconds N] [--object FILE]
 //
 // Loads tc_counter.bpf.o and attaches `count_ingress` and `count_egress` to IFACE: as TCX links
-// (--tcx, the default; kernel 6.6) or as cls_bpf filters on the clsact qdisc (--clsact; netlink,
+// (--tcx; TCX needs kernel 6.6) or as cls_bpf filters on the clsact qdisc (--clsact; netlink,
 // any kernel since 4.5; the qdisc is created if missing and removed on exit if we created it).
+// --auto, the default, takes TCX where the kernel has it (ebpf::kernel_feature::tcx_link) and
+// clsact elsewhere.
 // Prints the table once a second and a final one, headed "total:", on exit (Ctrl-C or --seconds).
 #include <ebpf/ebpf.hpp>
 
@@ -23,9 +25,11 @@ namespace {
 
 volatile std::sig_atomic_t stop_requested = 0;
 
+enum class mode { automatic, tcx, clsact };
+
 struct options {
   std::string interface;
-  bool tcx = true;
+  mode how = mode::automatic;
   int seconds = 0;  // 0: until Ctrl-C
   std::string object;
 };
@@ -47,14 +51,15 @@ options parse_arguments(int argc, char** argv) {
       if (i + 1 >= argc) throw std::runtime_error(argument + " needs a value");
       return argv[++i];
     };
-    if (argument == "--tcx") parsed.tcx = true;
-    else if (argument == "--clsact") parsed.tcx = false;
+    if (argument == "--auto") parsed.how = mode::automatic;
+    else if (argument == "--tcx") parsed.how = mode::tcx;
+    else if (argument == "--clsact") parsed.how = mode::clsact;
     else if (argument == "--seconds") parsed.seconds = std::stoi(value());
     else if (argument == "--object") parsed.object = value();
     else if (!argument.empty() && argument[0] != '-' && parsed.interface.empty()) parsed.interface = argument;
     else throw std::runtime_error("unknown argument '" + argument + "' (see the comment at the top of main.cpp)");
   }
-  if (parsed.interface.empty()) throw std::runtime_error("usage: tc_counter IFACE [--tcx|--clsact] [--seconds N]");
+  if (parsed.interface.empty()) throw std::runtime_error("usage: tc_counter IFACE [--auto|--tcx|--clsact] [--seconds N]");
   return parsed;
 }
 
@@ -92,16 +97,25 @@ int main(int argc, char** argv) try {
 
   auto& ingress = object.program("count_ingress");
   auto& egress = object.program("count_egress");
+  // TCX is kernel 6.6. The probe is cached and cheap; asking it first turns a bare EINVAL from
+  // BPF_LINK_CREATE into advice.
+  const bool have_tcx = ebpf::probe_feature(ebpf::kernel_feature::tcx_link).supported();
+  if (options.how == mode::tcx && !have_tcx) {
+    throw std::runtime_error("this kernel has no TCX: TCX needs kernel 6.6; use --clsact (or "
+                             "--auto, which picks what the kernel has)");
+  }
+  const bool tcx = options.how == mode::tcx || (options.how == mode::automatic && have_tcx);
   ebpf::link in, out;
-  if (options.tcx) {
+  if (tcx) {
     in = ingress.attach_tcx(options.interface, ebpf::tc_direction::ingress);
     out = egress.attach_tcx(options.interface, ebpf::tc_direction::egress);
   } else {
     in = ingress.attach_tc(options.interface, ebpf::tc_direction::ingress);
     out = egress.attach_tc(options.interface, ebpf::tc_direction::egress);
   }
-  std::printf("attached to %s ingress and egress (%s)\n", options.interface.c_str(),
-              options.tcx ? "tcx links" : "clsact cls_bpf filters");
+  std::printf("attached to %s ingress and egress (%s%s)\n", options.interface.c_str(),
+              tcx ? "tcx links" : "clsact cls_bpf filters",
+              options.how == mode::automatic && !tcx ? "; no TCX before kernel 6.6" : "");
   std::fflush(stdout);
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.seconds);

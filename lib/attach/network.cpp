@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <sched.h>
+#include <string>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -474,7 +475,25 @@ link program::attach_netfilter(const netfilter_attach_options& options) const {
                                    "must be above -400");
     }
     if ((options.flags & netfilter_flags::ip_defrag) != 0) {
-      rethrow_with_hint(e, EOPNOTSUPP, "the kernel has no IP defragmentation for this family");
+      // How each kernel refuses ip_defrag (net/netfilter/nf_bpf_link.c): 6.4 and 6.5 know no
+      // flags (EOPNOTSUPP); from 6.6 a kernel without CONFIG_NF_DEFRAG_IPV4/IPV6 gives
+      // EAFNOSUPPORT, and one whose nf_defrag_ipv4/ipv6 module is not loaded asks modprobe
+      // (request_module): EINVAL when modprobe fails, ENOENT when there is none.
+      if (has_errno(e, EOPNOTSUPP)) {
+        rethrow_with_hint(e, EOPNOTSUPP, "netfilter link flags (ip_defrag) need kernel 6.6");
+      }
+      if (has_errno(e, EAFNOSUPPORT)) {
+        rethrow_with_hint(e, EAFNOSUPPORT, "the kernel is built without IP defragmentation for "
+                                           "this family (CONFIG_NF_DEFRAG_IPV4/IPV6)");
+      }
+      const std::string module = options.family == netfilter_family::ipv6 ? "nf_defrag_ipv6"
+                                                                           : "nf_defrag_ipv4";
+      if (has_errno(e, ENOENT)) {
+        rethrow_with_hint(e, ENOENT, "the kernel found no modprobe to load " + module);
+      }
+      rethrow_with_hint(e, EINVAL, "netfilter links need kernel 6.4 and a netfilter program; "
+                                   "with ip_defrag, the kernel could not load module " + module +
+                                       " (modprobe failed: load it first)");
     }
     rethrow_with_hint(e, EINVAL, "netfilter links need kernel 6.4 and a netfilter program");
   }

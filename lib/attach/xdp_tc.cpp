@@ -32,6 +32,7 @@
 #include "link_attachment.hpp"
 #include "sys/bpf.hpp"
 #include "sys/mprog.hpp"
+#include "sys/network.hpp"
 #include "sys/netlink.hpp"
 
 namespace ebpf {
@@ -521,10 +522,10 @@ link program::attach_netkit(const net_interface& iface, netkit_side side,
 mprog_query_result query_tcx(const net_interface& iface, tc_direction direction) {
   std::string subject = iface.describe() + ": tcx " + std::string(direction_name(direction));
   int ifindex = iface.index();
-  auto raw = sys::mprog_query(ifindex,
-                              direction == tc_direction::ingress ? attach_type::tcx_ingress
-                                                                 : attach_type::tcx_egress,
-                              subject);
+  auto raw = sys::prog_query(ifindex,
+                             direction == tc_direction::ingress ? attach_type::tcx_ingress
+                                                                : attach_type::tcx_egress,
+                             0, subject);
   mprog_query_result result;
   result.revision = raw.revision;
   for (std::size_t i = 0; i < raw.prog_ids.size(); ++i) {

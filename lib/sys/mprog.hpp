@@ -1,6 +1,7 @@
 // ebpfpp internal: the multi-program attach points of 6.6+ (tcx, and netkit from 6.7) through
-// BPF_PROG_ATTACH / BPF_PROG_DETACH / BPF_PROG_QUERY with a target ifindex, relative placement
-// and revisions (kernel/bpf/mprog.c). Links use sys::link_create with sys::link_relative.
+// BPF_PROG_ATTACH / BPF_PROG_DETACH with a target ifindex, relative placement and revisions
+// (kernel/bpf/mprog.c). Links use sys::link_create with sys::link_relative; queries use
+// sys::prog_query (sys/network.hpp) with the ifindex as target.
 //
 // Placement: flags attach_before / attach_after (sys/bpf.hpp) with relative_fd_or_id naming the
 // anchor: a program fd, a program id (attach_id), a link fd (attach_link) or a link id
@@ -13,7 +14,6 @@
 
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 namespace ebpf::sys {
 
@@ -33,14 +33,5 @@ void mprog_replace(int ifindex, int prog_fd, int old_prog_fd, attach_type type,
                    std::string_view subject);
 /// BPF_PROG_DETACH of `prog_fd` from `ifindex`. Returns 0 or the errno (used on teardown).
 int mprog_detach(int ifindex, int prog_fd, attach_type type) noexcept;
-
-/// What BPF_PROG_QUERY reports for a multi-program attach point, in run order.
-struct mprog_query_result {
-  std::uint64_t revision = 0;
-  std::vector<std::uint32_t> prog_ids;
-  std::vector<std::uint32_t> link_ids;  ///< 0 for programs attached without a link
-};
-/// BPF_PROG_QUERY with target_ifindex (6.6). Throws: ebpf::error "<subject>: query: ...".
-mprog_query_result mprog_query(int ifindex, attach_type type, std::string_view subject);
 
 }  // namespace ebpf::sys

@@ -68,9 +68,16 @@ long sys_bpf(int cmd, void* attr, std::size_t size) noexcept {
 prog_query_result prog_query(int target_fd, attach_type type, std::uint32_t query_flags,
                              std::string_view subject) {
   const bool effective = (query_flags & query_effective) != 0;
-  // The kernel refuses per-program flags for an effective query (kernel/bpf/cgroup.c
-  // __cgroup_bpf_query: "not allowed to be set during effective query").
-  bool newer_fields = true;  // link ids and revision (6.6); cleared on E2BIG
+  // Which output arrays we ask for, newest first. A kernel refuses a request that sets a field it
+  // does not know: CHECK_ATTR(BPF_PROG_QUERY) gives EINVAL for any non-zero byte after its last
+  // query field (6.1 ends at prog_attach_flags, 5.x at prog_cnt; kernel/bpf/syscall.c), and
+  // bpf_check_uarg_tail_zero E2BIG for one past its whole union bpf_attr. The count-only call
+  // sends these fields as zeros, which every kernel accepts; only the call with the arrays can be
+  // refused, and then it is repeated with one generation of fields fewer. The kernel refuses
+  // per-program flags for an effective query (kernel/bpf/cgroup.c __cgroup_bpf_query: "not
+  // allowed to be set during effective query"), so that one never asks for them.
+  enum fields { ids_only, with_prog_flags /* 6.0 */, with_links /* 6.6 */ };
+  fields level = effective ? ids_only : with_links;
   for (int attempt = 0; attempt < 8; ++attempt) {
     prog_query_result result;
     prog_query_attr attr;
@@ -78,14 +85,9 @@ prog_query_result prog_query(int target_fd, attach_type type, std::uint32_t quer
     attr.target_fd = static_cast<std::uint32_t>(target_fd);
     attr.attach_type = static_cast<std::uint32_t>(type);
     attr.query_flags = query_flags;
-    // First ask for the count only (prog_ids == 0: the kernel reports prog_cnt and returns).
-    std::size_t size = EBPF_OFFSETOFEND(prog_query_attr, prog_cnt);
-    if (newer_fields) size = EBPF_OFFSETOFEND(prog_query_attr, revision);
-    if (sys_bpf(BPF_PROG_QUERY, &attr, size) < 0) {
-      if (errno == E2BIG && newer_fields) {
-        newer_fields = false;
-        continue;
-      }
+    // First ask for the count only (prog_ids == 0: the kernel reports prog_cnt and returns). The
+    // size reaches `revision` so that tcx (6.6) and cgroups (6.17) report it.
+    if (sys_bpf(BPF_PROG_QUERY, &attr, EBPF_OFFSETOFEND(prog_query_attr, revision)) < 0) {
       throw_errno(errno, context(subject, "query"));
     }
     std::uint32_t count = attr.prog_cnt;
@@ -94,9 +96,9 @@ prog_query_result prog_query(int target_fd, attach_type type, std::uint32_t quer
     if (count == 0) return result;
 
     result.prog_ids.resize(count);
-    if (!effective) result.prog_attach_flags.resize(count);
+    if (level >= with_prog_flags) result.prog_attach_flags.resize(count);
     std::vector<std::uint32_t> link_attach_flags;
-    if (newer_fields && !effective) {
+    if (level >= with_links) {
       result.link_ids.resize(count);
       link_attach_flags.resize(count);
     }
@@ -106,23 +108,16 @@ prog_query_result prog_query(int target_fd, attach_type type, std::uint32_t quer
     attr.query_flags = query_flags;
     attr.prog_ids = ptr(result.prog_ids.data());
     attr.prog_cnt = count;
-    size = EBPF_OFFSETOFEND(prog_query_attr, prog_cnt);
-    if (!effective) {
-      attr.prog_attach_flags = ptr(result.prog_attach_flags.data());
-      size = EBPF_OFFSETOFEND(prog_query_attr, prog_attach_flags);
+    if (level >= with_prog_flags) attr.prog_attach_flags = ptr(result.prog_attach_flags.data());
+    if (level >= with_links) {
+      attr.link_ids = ptr(result.link_ids.data());
+      attr.link_attach_flags = ptr(link_attach_flags.data());
     }
-    if (newer_fields) {
-      if (!effective) {
-        attr.link_ids = ptr(result.link_ids.data());
-        attr.link_attach_flags = ptr(link_attach_flags.data());
-      }
-      size = EBPF_OFFSETOFEND(prog_query_attr, revision);
-    }
-    if (sys_bpf(BPF_PROG_QUERY, &attr, size) < 0) {
+    if (sys_bpf(BPF_PROG_QUERY, &attr, EBPF_OFFSETOFEND(prog_query_attr, revision)) < 0) {
       // ENOSPC: programs were attached since the count was read; ask again.
       if (errno == ENOSPC) continue;
-      if (errno == E2BIG && newer_fields) {
-        newer_fields = false;
+      if ((errno == EINVAL || errno == E2BIG) && level != ids_only) {
+        level = level == with_links ? with_prog_flags : ids_only;
         continue;
       }
       throw_errno(errno, context(subject, "query"));

@@ -33,9 +33,11 @@ struct prog_query_result {
   std::uint64_t revision = 0;
 };
 
-/// BPF_PROG_QUERY (4.15) of `target_fd` (a cgroup, a netns, or an ifindex for tcx) for `type`.
-/// Asks for the count first, then for the ids; retries when programs were attached in between.
-/// On kernels before 6.6 (E2BIG for the newer fields) it repeats without link ids and revision.
+/// BPF_PROG_QUERY (4.15) of `target_fd` (a cgroup, a netns, or an ifindex for tcx 6.6 and
+/// netkit 6.7) for `type`: the one wrapper of the command. Asks for the count first, then for the
+/// ids; retries when programs were attached in between. A kernel that refuses the newer output
+/// arrays (EINVAL or E2BIG: link ids are 6.6, per-program flags 6.0) is asked again without them,
+/// and those vectors stay empty.
 /// Throws: ebpf::error "<subject>: query: ..." (EINVAL: the attach type cannot be queried).
 prog_query_result prog_query(int target_fd, attach_type type, std::uint32_t query_flags,
                              std::string_view subject);

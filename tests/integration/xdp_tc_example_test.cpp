@@ -1,6 +1,7 @@
 // The xdp_drop and tc_counter examples, run as processes on a veth pair in a private network
 // namespace: the test sends crafted IPv4/UDP frames with AF_PACKET and checks the numbers the
 // example prints when it exits.
+#include <ebpf/features.hpp>
 #include <ebpf/netdev.hpp>
 #include <ebpf/unique_fd.hpp>
 
@@ -74,6 +75,16 @@ class xdp_tc_example_test : public ebpf_test::kernel_test {
       text.append(buffer, static_cast<std::size_t>(n));
       return true;
     }
+    // Everything it prints until it exits by itself (up to 30 s, then stop()); returns its exit
+    // code. For a run that is expected to end early: an early stop() could interrupt it before
+    // it even installed its SIGINT handler.
+    int finish() {
+      for (int i = 0; i < 300; ++i) {
+        pollfd ready{output.get(), POLLIN, 0};
+        if (::poll(&ready, 1, 100) > 0 && !read_some(0)) break;  // end of file: it exited
+      }
+      return stop();  // SIGINT to a process that already exited does nothing
+    }
     // SIGINT, then everything it prints until it exits; returns its exit code.
     int stop() {
       ::kill(pid, SIGINT);
@@ -84,7 +95,8 @@ class xdp_tc_example_test : public ebpf_test::kernel_test {
     }
   };
 
-  static process start(const std::vector<std::string>& arguments) {
+  // Starts `arguments`; its stdout (and, with `with_stderr`, its stderr) is read into `text`.
+  static process start(const std::vector<std::string>& arguments, bool with_stderr = false) {
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) ebpf::throw_errno(errno, "test: pipe");
     std::fflush(nullptr);
@@ -92,6 +104,7 @@ class xdp_tc_example_test : public ebpf_test::kernel_test {
     if (pid < 0) ebpf::throw_errno(errno, "test: fork");
     if (pid == 0) {
       ::dup2(pipe_fds[1], 1);
+      if (with_stderr) ::dup2(pipe_fds[1], 2);
       std::vector<char*> argv;
       for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
       argv.push_back(nullptr);
@@ -193,6 +206,15 @@ TEST_F(xdp_tc_example_test, XdpDropLinkNativeDropsTheBlockedPort) {
 TEST_F(xdp_tc_example_test, TcCounterTcxCountsBothDirections) {
   const std::string exe = example("tc_counter");
   if (::access(exe.c_str(), X_OK) != 0) GTEST_SKIP() << exe << " was not built (meson -Dexamples=false)";
+  if (!ebpf::probe_feature(ebpf::kernel_feature::tcx_link).supported()) {
+    // Before 6.6: --tcx refuses with the reason and the way out, and attaches nothing.
+    auto refused = start({exe, "veth0", "--tcx"}, /*with_stderr=*/true);
+    EXPECT_NE(refused.finish(), 0) << refused.text;
+    EXPECT_EQ(refused.text.find("attached"), std::string::npos) << refused.text;
+    EXPECT_NE(refused.text.find("TCX needs kernel 6.6; use --clsact"), std::string::npos) << refused.text;
+    GTEST_SKIP() << "TCX needs kernel 6.6 (tc_counter --tcx said so; the clsact and automatic modes "
+                    "are tested on this kernel)";
+  }
   auto running = start({exe, "veth0", "--tcx"});
   ASSERT_TRUE(running.wait_for("attached")) << running.text;
   EXPECT_NE(running.text.find("(tcx links)"), std::string::npos) << running.text;
@@ -207,6 +229,25 @@ TEST_F(xdp_tc_example_test, TcCounterTcxCountsBothDirections) {
   // The links are gone with the process.
   EXPECT_TRUE(ebpf::query_tcx("veth0", ebpf::tc_direction::ingress).programs.empty());
   EXPECT_TRUE(ebpf::query_tcx("veth0", ebpf::tc_direction::egress).programs.empty());
+}
+
+TEST_F(xdp_tc_example_test, TcCounterAutomaticTakesTcxWhereTheKernelHasIt) {
+  const std::string exe = example("tc_counter");
+  if (::access(exe.c_str(), X_OK) != 0) GTEST_SKIP() << exe << " was not built (meson -Dexamples=false)";
+  const bool tcx = ebpf::probe_feature(ebpf::kernel_feature::tcx_link).supported();
+  auto running = start({exe, "veth0"});  // --auto is the default
+  ASSERT_TRUE(running.wait_for("attached")) << running.text;
+  EXPECT_NE(running.text.find(tcx ? "(tcx links)" : "(clsact cls_bpf filters; no TCX before kernel 6.6)"),
+            std::string::npos)
+      << running.text;
+  EXPECT_EQ(std::system("tc qdisc show dev veth0 | grep -q clsact") == 0, !tcx);
+  send_udp(veth0_, 7000, 2, 18);
+  send_udp(veth1_, 7000, 1, 58);
+  ::usleep(200000);
+  EXPECT_EQ(running.stop(), 0) << running.text;
+  EXPECT_EQ(total_value(running.text, "egress +ipv4/udp +packets"), 2) << running.text;
+  EXPECT_EQ(total_value(running.text, "ingress +ipv4/udp +packets"), 1) << running.text;
+  EXPECT_NE(std::system("tc qdisc show dev veth0 | grep -q clsact"), 0);
 }
 
 TEST_F(xdp_tc_example_test, TcCounterClsactCountsBothDirectionsAndRemovesItsQdisc) {
