@@ -652,6 +652,25 @@ probe_result probe_feature_now(kernel_feature feature) {
       link.type = type;
       return link_errno_probe(program_type::sched_cls, type, link, ENODEV);
     }
+    case kernel_feature::struct_ops_link: {
+      // A BPF_F_LINK struct_ops map of a value type that cannot exist (BTF id 1, as in the map
+      // type probe). Since 6.4 (68b04864ca42 "bpf: Create links for BPF struct_ops maps.")
+      // bpf_struct_ops_map_alloc_check accepts BPF_F_LINK and the lookup of the value type
+      // answers ENOTSUPP; before, it refuses any map_flags with EINVAL (as it does when the map
+      // type is unknown or compiled out).
+      sys::map_create_options options;
+      options.type = map_type::struct_ops;
+      options.key_size = 4;
+      options.value_size = 4;
+      options.max_entries = 1;
+      options.flags = 1u << 13;  // BPF_F_LINK as a map flag
+      options.btf_vmlinux_value_type_id = 1;
+      std::optional<int> error = map_error(options);
+      if (!error) return answer(support::unknown, 0, "created a struct_ops map of BTF id 1");
+      if (*error == enotsupp) return answer(support::supported);
+      if (*error == EINVAL) return answer(support::unsupported, EINVAL);
+      return answer(support::unknown, *error);
+    }
   }
   return answer(support::unknown, EINVAL, "no probe for this feature");
 }

@@ -1,5 +1,6 @@
 // ebpf::object: the live glue from object_spec (pure) to kernel maps and programs (lib/sys).
 #include <ebpf/btf_sanitizer.hpp>
+#include <ebpf/features.hpp>
 #include <ebpf/kernel_btf.hpp>
 #include <ebpf/object.hpp>
 #include <ebpf/relocation.hpp>
@@ -21,10 +22,15 @@
 namespace ebpf {
 namespace {
 
+constexpr std::uint32_t struct_ops_map_link_flag = 1u << 13;  // BPF_F_LINK on a struct_ops map (6.4)
+
 // A loaded struct_ops map's kernel value, program fds filled in after the programs loaded.
 struct struct_ops_value {
   struct_ops_layout layout;
   bool link = false;
+  // SEC(".struct_ops.link") on a kernel without struct_ops links (before 6.4): created without
+  // BPF_F_LINK and registered by its value (see lib/attach/struct_ops.cpp).
+  bool instead_of_link = false;
   std::vector<std::string> missing;  // "program 'p' (member 'm')" not loaded
 };
 
@@ -302,6 +308,12 @@ void object::load(const load_options& options) {
     struct_ops_value value;
     value.layout = lay_out_struct_ops(*spec_.types, *spec.struct_ops, kernel_btf(), map_subject);
     value.link = spec.struct_ops->link;
+    // An unknown answer (no privileges) keeps BPF_F_LINK: creating the map fails then anyway,
+    // with the kernel's own errno.
+    if (value.link && probe_feature(kernel_feature::struct_ops_link).state == support::unsupported) {
+      value.link = false;
+      value.instead_of_link = true;
+    }
     for (const auto& slot : value.layout.programs) {
       auto [target, inserted] = struct_ops_targets.try_emplace(slot.program, struct_ops_target{value.layout.kernel_type_id, slot.member_index, spec.name});
       // One program is loaded once: it can serve several maps only as the same member of the
@@ -366,6 +378,7 @@ void object::load(const load_options& options) {
       create.btf_key_type_id = create.btf_value_type_id = 0;
       create.btf_fd = state->btf_fd.get();
       create.value_type_name = "struct bpf_struct_ops_" + spec.struct_ops->type_name;
+      if (ops->second.instead_of_link) create.flags &= ~struct_ops_map_link_flag;
     }
     try {
       created = ebpf::map::create(create);
@@ -418,6 +431,13 @@ void object::load(const load_options& options) {
       load.name = program->name;
       load.type = program->kind.type;
       load.expected_attach_type = program->kind.expected_attach_type;
+      // SEC("usdt"): loaded for uprobe_multi when the kernel has those links (6.6), so that
+      // attach_usdt attaches every site with one link, as libbpf does (src/libbpf.c
+      // libbpf_prepare_prog_load, SEC_USDT). The kernel attaches such a program only through a
+      // uprobe_multi link, so an older kernel gets a plain kprobe-type program (a uprobe per site).
+      if (program->kind.method == attach_method::usdt && !load.expected_attach_type &&
+          probe_feature(kernel_feature::uprobe_multi_link).supported())
+        load.expected_attach_type = attach_type::trace_uprobe_multi;
       load.flags = program->kind.program_flags;  // includes BPF_F_SLEEPABLE for ".s" sections
       load.instructions = linked.instructions;
       load.license = spec_.license;
@@ -564,12 +584,16 @@ const struct_ops_value& loaded_struct_ops(const object_spec& spec, const std::ma
 link object::attach_struct_ops(std::string_view name) {
   const std::string subject = "object '" + spec_.name + "': struct_ops '" + std::string(name) + "'";
   const auto& value = loaded_struct_ops(spec_, loaded_ ? &kernel_->struct_ops : nullptr, name, subject);
-  return detail::attach_struct_ops(map(name).fd(), value.layout.value, value.link, subject);
+  return detail::attach_struct_ops(map(name).fd(), value.layout.value, value.link, subject, value.instead_of_link);
 }
 
 void object::update_struct_ops(ebpf::link& registration, std::string_view name) {
   const std::string subject = "object '" + spec_.name + "': struct_ops '" + std::string(name) + "'";
   const auto& value = loaded_struct_ops(spec_, loaded_ ? &kernel_->struct_ops : nullptr, name, subject);
+  if (value.instead_of_link)
+    throw_error(errc::unsupported, subject + ": swapping the map of a struct_ops link needs struct_ops links (kernel 6.4); this "
+                                             "kernel registers SEC(\".struct_ops.link\") maps by their value: destroy the "
+                                             "registration, then attach '" + std::string(name) + "'");
   if (!value.link)
     throw_error(errc::invalid_argument, subject + ": only SEC(\".struct_ops.link\") maps can replace another in a struct_ops link");
   if (!registration.is_kernel_link() || registration.fd() < 0)

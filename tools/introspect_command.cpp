@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,14 @@ namespace {
 // where this kernel ends.
 constexpr std::uint32_t last_program_type = static_cast<std::uint32_t>(program_type::netfilter);
 constexpr std::uint32_t last_map_type = 34;
+
+// perf_event_attr.type by name, as bpftool prints it (src/perf.c perf_type_name; PERF_TYPE_* in
+// <linux/perf_event.h>); a dynamic PMU's number as it is.
+json perf_type_name(std::uint32_t type) {
+  static constexpr const char* names[] = {"hardware", "software", "tracepoint", "hw-cache", "raw", "breakpoint"};
+  if (type < std::size(names)) return names[type];
+  return type;
+}
 
 std::string program_type_name(std::uint32_t number) {
   auto name = to_string(static_cast<program_type>(number));
@@ -121,7 +130,9 @@ json link_details(const link_info& info) {
       out["devname"] = string_or_null(interface_name(info.ifindex));
       break;
     case link_type::perf_event:
-      out["event_type"] = std::string(to_string(info.perf_event));
+      // Before 6.6 the kernel reports no details of a perf_event link (kind unspec): say
+      // nothing rather than "unspec", as bpftool does.
+      if (info.perf_event != perf_event_kind::unspec) out["event_type"] = std::string(to_string(info.perf_event));
       switch (info.perf_event) {
         case perf_event_kind::uprobe:
         case perf_event_kind::uretprobe:
@@ -140,8 +151,10 @@ json link_details(const link_info& info) {
           out["tp_name"] = info.target_name;
           break;
         case perf_event_kind::event:
-          out["config"] = info.config;
-          out["type"] = info.event_type;
+          // bpftool's fields (src/link.c show_perf_event_event_json): the perf type by name
+          // and its config; "type" stays the link's type.
+          out["event_type"] = perf_type_name(info.event_type);
+          out["event_config"] = info.config;
           break;
         default:
           break;

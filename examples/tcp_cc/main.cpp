@@ -1,5 +1,6 @@
 // tcp_cc: a TCP congestion control written in BPF (tcp_cc.bpf.c), registered with the kernel
-// through a struct_ops link, then used by a real TCP connection on loopback.
+// through a struct_ops link (6.4; on older kernels the loader registers the same object by its
+// map value, 5.6), then used by a real TCP connection on loopback.
 //
 //   sudo ./tcp_cc [--bytes N]
 //

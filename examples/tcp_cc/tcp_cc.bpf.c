@@ -1,6 +1,6 @@
 // A TCP congestion control in BPF: Reno, through the kernel's own tcp_reno_* kfuncs, counting
-// what the TCP stack asks of it. Registered by main.cpp through a struct_ops link; a socket picks
-// it with setsockopt(TCP_CONGESTION, "ebpfpp_reno").
+// what the TCP stack asks of it. Registered by main.cpp through a struct_ops link (by its map
+// value before 6.4); a socket picks it with setsockopt(TCP_CONGESTION, "ebpfpp_reno").
 //
 // Models (read, not copied): the kernel's tools/testing/selftests/bpf/progs/bpf_cubic.c and
 // tcp_ca_*.c. The kernel requires ssthresh, undo_cwnd and cong_avoid (or cong_control)

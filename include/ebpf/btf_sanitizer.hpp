@@ -19,7 +19,7 @@ struct btf_features {
   bool func = true;           ///< BTF_KIND_FUNC and BTF_KIND_FUNC_PROTO (kernel 5.0)
   bool func_global = true;    ///< FUNC with global linkage (5.6)
   bool datasec = true;        ///< BTF_KIND_VAR and BTF_KIND_DATASEC (5.2)
-  bool qmark_datasec = true;  ///< DATASEC names starting with '?' (libbpf's "?.data" sections; 6.x)
+  bool qmark_datasec = true;  ///< DATASEC names starting with '?' (libbpf's "?.data" sections; 6.9, bd70a8fb7ca4)
   bool floating = true;       ///< BTF_KIND_FLOAT (5.13)
   bool decl_tag = true;       ///< BTF_KIND_DECL_TAG (5.16)
   bool type_tag = true;       ///< BTF_KIND_TYPE_TAG (5.17)

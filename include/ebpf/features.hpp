@@ -79,6 +79,10 @@ enum class kernel_feature : std::uint32_t {
   uprobe_multi_link,      ///< uprobe_multi links (6.6)
   tcx_link,               ///< tcx links (6.6)
   netkit_link,            ///< netkit links (6.7; needs CONFIG_NETKIT)
+  /// struct_ops maps created with BPF_F_LINK and registered by BPF_LINK_CREATE, replaceable by
+  /// BPF_LINK_UPDATE (6.4). Without it the loader creates SEC(".struct_ops.link") maps as plain
+  /// struct_ops maps, registered by their value (5.6).
+  struct_ops_link,
 };
 
 /// Every kernel_feature, in declaration order.

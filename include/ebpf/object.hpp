@@ -134,7 +134,9 @@ class object {
   /// SEC(".struct_ops"), e.g. a struct tcp_congestion_ops) with its subsystem, until the returned
   /// link is destroyed: .struct_ops.link maps through a struct_ops bpf_link (6.4; pin/detach
   /// work), .struct_ops maps by writing their value (5.6; the link deletes it to unregister,
-  /// after which the map cannot be registered again).
+  /// after which the map cannot be registered again). On kernels without struct_ops links
+  /// (kernel_feature::struct_ops_link) load() creates .struct_ops.link maps as .struct_ops ones,
+  /// so they register by value too; the link's pin() and update() then throw errc::unsupported.
   /// Throws: errc::not_found (no such struct_ops variable; a member program not loaded);
   /// ebpf::error "object '<o>': struct_ops '<name>': register: <errno>" from the kernel (EEXIST:
   /// a struct of the same name, e.g. a congestion control, is registered already).
@@ -144,7 +146,8 @@ class object {
   /// unregistered (BPF_LINK_UPDATE, 6.4). The subsystem may add rules: a TCP congestion control
   /// must keep its name.
   /// Throws: errc::invalid_argument (not a .struct_ops.link variable, not a struct_ops link);
-  /// errc::not_found as attach_struct_ops; ebpf::error (EINVAL from the kernel or subsystem).
+  /// errc::unsupported on a kernel without struct_ops links (before 6.4); errc::not_found as
+  /// attach_struct_ops; ebpf::error (EINVAL from the kernel or subsystem).
   void update_struct_ops(ebpf::link& registration, std::string_view name);
 
   /// Names of the maps and programs in the kernel.

@@ -11,6 +11,9 @@
 // object::load creates one struct_ops map per variable and loads its programs against the kernel
 // struct; object::attach_struct_ops("my_cc") registers it (the name then shows in
 // /proc/sys/net/ipv4/tcp_available_congestion_control) until the returned link is destroyed.
+// SEC(".struct_ops.link") asks for a struct_ops bpf_link (6.4); on an older kernel the same object
+// still loads and registers, by the map's value as SEC(".struct_ops") does (5.6), decided by the
+// cached probe kernel_feature::struct_ops_link; only pinning and swapping the map need 6.4.
 //
 // The kernel's value is `struct bpf_struct_ops_<name>` from vmlinux BTF, whose member `data` is
 // the kernel's struct; its layout differs from the object's struct (which usually declares only

@@ -61,6 +61,21 @@ struct uprobe_multi_options {
   int pid = -1;
 };
 
+/// How program::attach_usdt attaches the sites of a probe.
+enum class usdt_attach_mode : std::uint8_t {
+  /// One uprobe_multi link when the program was loaded for it (expected attach type
+  /// trace_uprobe_multi: the loader does so for SEC("usdt") on kernels with uprobe_multi links,
+  /// 6.6) and the kernel has those links (a cached feature probe); otherwise one uprobe per site.
+  /// Works on every kernel with BPF cookies (5.15).
+  automatic,
+  /// One uprobe (a perf event) per site (5.15). A kernel with uprobe_multi links (6.6) attaches a
+  /// program loaded for them only through such a link: refused then (errc::invalid_argument).
+  uprobe_per_site,
+  /// One uprobe_multi link (6.6) for every site; the program must have been loaded for it.
+  /// Older kernels refuse it (EINVAL, "uprobe_multi links need kernel 6.6").
+  uprobe_multi,
+};
+
 /// Options for program::attach_usdt.
 struct usdt_options {
   std::string binary{};    ///< as uprobe_options::binary
@@ -70,9 +85,8 @@ struct usdt_options {
   /// bpf_usdt_cookie(ctx) value in the program (5.15; independent of the cookie USDT uses
   /// internally to find the argument specs).
   std::uint64_t cookie = 0;
-  /// Use one uprobe_multi link (6.6) when the program was loaded for it; otherwise one uprobe per
-  /// probe site. false forces one uprobe per site.
-  bool allow_multi = true;
+  /// One uprobe_multi link or one uprobe per site (see usdt_attach_mode).
+  usdt_attach_mode mode = usdt_attach_mode::automatic;
 };
 
 /// One USDT probe site of a binary (see list_usdt_probes).

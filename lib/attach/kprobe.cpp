@@ -15,6 +15,7 @@
 #include <ebpf/program.hpp>
 #include <ebpf/tracing.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <functional>
@@ -191,9 +192,11 @@ link program::attach_kprobe_multi(const kprobe_multi_options& options) const {
   std::vector<std::string> names = options.symbols;
   if (!options.pattern.empty()) {
     // What ftrace can attach to: kprobe_multi is built on fprobe, so a function outside
-    // available_filter_functions fails the whole link (ESRCH/EINVAL). That file needs tracefs
-    // and, under lockdown, is refused (EPERM on our hosts): kallsyms' text symbols then, which
-    // may include a few functions ftrace refuses.
+    // available_filter_functions fails the whole link (ESRCH/EINVAL). That file names each
+    // address once, so aliases (the x86-64 syscall entries "__x64_sys_*" of "__do_sys_*") are
+    // matched through kallsyms addresses (kernel_symbols::match_traceable_functions). The file
+    // needs tracefs and, under lockdown, is refused (EPERM on our hosts): kallsyms' text symbols
+    // alone then, which may include a few functions ftrace refuses.
     std::optional<std::string> filter;
     try {
       filter = read_text_file((sys::tracefs_path() + "/available_filter_functions").c_str());
@@ -201,8 +204,17 @@ link program::attach_kprobe_multi(const kprobe_multi_options& options) const {
       filter.reset();
     }
     if (filter) {
-      for (auto& name : detail::parse_filter_functions(*filter))
-        if (detail::glob_match(name, options.pattern)) names.push_back(std::move(name));
+      std::vector<std::string> traceable = detail::parse_filter_functions(*filter);
+      auto symbols = read_kallsyms([&](std::string_view name) {
+        return detail::glob_match(name, options.pattern) ||
+               std::binary_search(traceable.begin(), traceable.end(), name, std::less<>());
+      });
+      if (symbols) {
+        names = symbols->match_traceable_functions(options.pattern, traceable);
+      } else {
+        for (auto& name : traceable)
+          if (detail::glob_match(name, options.pattern)) names.push_back(std::move(name));
+      }
     } else {
       auto symbols = read_kallsyms([&](std::string_view name) { return detail::glob_match(name, options.pattern); });
       if (symbols) names = symbols->match_functions(options.pattern);
@@ -230,9 +242,17 @@ link program::attach_kprobe_multi(const kprobe_multi_options& options) const {
     return link(detail::make_kernel_link(sys::link_create(create, subject), subject,
                                          "kprobe_multi bpf_link"));
   } catch (const error& e) {
-    if (e.code().category() == std::system_category() && e.code().value() == EOPNOTSUPP) {
+    if (e.code().category() != std::system_category()) throw;
+    if (e.code().value() == EOPNOTSUPP) {
       throw error(e.code(), std::string(e.what()) +
                                 " (the kernel has no fprobe: kprobe_multi needs 5.18 with CONFIG_FPROBE; use attach_kprobe per function)");
+    }
+    // BPF_TRACE_KPROBE_SESSION is 6.10 (commit 535a3692ba72 "bpf: Add support for kprobe session
+    // attach"); link_create of an older kernel refuses an attach type it does not know with
+    // EINVAL before it looks at the symbols (kernel/bpf/syscall.c link_create).
+    if (session && e.code().value() == EINVAL) {
+      throw error(e.code(), std::string(e.what()) +
+                                " (kprobe.session links need kernel 6.10: older kernels refuse the attach type)");
     }
     throw;
   }

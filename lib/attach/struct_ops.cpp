@@ -10,6 +10,11 @@
 //   tcp_update_congestion_control, which keeps the name).
 // The value is written once per map: a second update gives EBUSY (state no longer INIT), which
 // for a link map just means an earlier attach wrote it, as libbpf treats it too.
+// Before 6.4 (68b04864ca42 "bpf: Create links for BPF struct_ops maps.", aef56f2e918b "bpf:
+// Update the struct_ops of a bpf_link.") bpf_struct_ops_map_alloc_check refuses BPF_F_LINK with
+// EINVAL, so the loader creates a SEC(".struct_ops.link") map as a plain one there
+// (kernel_feature::struct_ops_link) and it is registered the first way; what only a link can do
+// (pin, swap the map) then fails naming 6.4 instead of failing the whole object.
 #include "attach/struct_ops.hpp"
 
 #include <ebpf/error.hpp>
@@ -38,12 +43,22 @@ void write_value(int map_fd, std::span<const std::byte> value, bool with_link, c
   }
 }
 
-// A SEC(".struct_ops") map registered by its value: deleting the element unregisters.
+// A SEC(".struct_ops") map (or a ".struct_ops.link" one on a kernel without struct_ops links)
+// registered by its value: deleting the element unregisters.
 class struct_ops_registration final : public attachment {
  public:
-  struct_ops_registration(unique_fd map, std::string subject) : attachment(std::move(subject)), map_(std::move(map)) {}
+  struct_ops_registration(unique_fd map, std::string subject, bool instead_of_link)
+      : attachment(std::move(subject)), map_(std::move(map)), instead_of_link_(instead_of_link) {}
 
   std::string_view kind() const noexcept override { return "struct_ops map (update_elem)"; }
+  void pin(const std::string& path) override {
+    if (!instead_of_link_) return attachment::pin(path);  // throws: not a kernel link
+    throw_error(errc::unsupported, subject_ + ": pin '" + path + "': " + no_link_reason);
+  }
+  void update(int new_prog_fd) override {
+    if (!instead_of_link_) return attachment::update(new_prog_fd);  // throws: cannot swap
+    throw_error(errc::unsupported, subject_ + ": update: " + no_link_reason);
+  }
   int fd() const noexcept override { return map_.get(); }
   void close() noexcept override {
     if (!map_) return;
@@ -68,13 +83,19 @@ class struct_ops_registration final : public attachment {
   }
   link_info info() const override { return {}; }
 
+  static constexpr const char* no_link_reason =
+      "struct_ops links need kernel 6.4 (BPF_F_LINK struct_ops maps); this kernel registered the "
+      "SEC(\".struct_ops.link\") map by its value, which can be unregistered but not pinned or swapped";
+
  private:
   unique_fd map_;
+  bool instead_of_link_;
 };
 
 }  // namespace
 
-link attach_struct_ops(int map_fd, std::span<const std::byte> value, bool with_link, const std::string& subject) {
+link attach_struct_ops(int map_fd, std::span<const std::byte> value, bool with_link, const std::string& subject,
+                       bool instead_of_link) {
   write_value(map_fd, value, with_link, subject);
   if (!with_link) {
     unique_fd map(::fcntl(map_fd, F_DUPFD_CLOEXEC, 3));
@@ -84,7 +105,7 @@ link attach_struct_ops(int map_fd, std::span<const std::byte> value, bool with_l
       sys::map_delete_elem(map_fd, &zero, subject);
       throw_errno(saved, subject + ": dup map fd");
     }
-    return link(std::make_unique<struct_ops_registration>(std::move(map), subject));
+    return link(std::make_unique<struct_ops_registration>(std::move(map), subject, instead_of_link));
   }
   sys::link_create_options create;
   create.prog_fd = map_fd;  // link_create.map_fd shares the field (kernel/bpf/syscall.c link_create)

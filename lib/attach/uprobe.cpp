@@ -4,6 +4,7 @@
 // attach_uprobe_multi) and src/elf.c; cilium/ebpf link/uprobe.go and link/uprobe_multi.go.
 
 #include <ebpf/error.hpp>
+#include <ebpf/features.hpp>
 #include <ebpf/program.hpp>
 #include <ebpf/uprobe.hpp>
 
@@ -15,6 +16,7 @@
 
 #include "attach/binary_file.hpp"
 #include "attach/probe_attachment.hpp"
+#include "attach/uprobe_multi_link.hpp"
 #include "attach/uprobe_section.hpp"
 #include "link_attachment.hpp"
 #include "object/usdt_note.hpp"
@@ -262,9 +264,7 @@ link program::attach_uprobe_multi(const uprobe_multi_options& options) const {
   // (kernel/trace/bpf_trace.c bpf_uprobe_multi_link_attach); a session runs at entry and return,
   // so the return flag makes no sense there.
   bool session = expected_attach_type() == attach_type::trace_uprobe_session;
-  sys::link_create_options create;
-  create.prog_fd = fd();
-  create.type = session ? attach_type::trace_uprobe_session : attach_type::trace_uprobe_multi;
+  const attach_type type = session ? attach_type::trace_uprobe_session : attach_type::trace_uprobe_multi;
   sys::link_uprobe_multi multi;
   multi.path = path.c_str();
   multi.offsets = offsets;
@@ -275,14 +275,48 @@ link program::attach_uprobe_multi(const uprobe_multi_options& options) const {
   // perf_event_open).
   int pid = options.pid == 0 ? static_cast<int>(::getpid()) : options.pid;
   multi.pid = pid > 0 ? static_cast<std::uint32_t>(pid) : 0u;
-  create.extra = multi;
-  unique_fd link_fd = sys::link_create(create, subject);
-  return link(detail::make_kernel_link(std::move(link_fd), subject, "uprobe_multi bpf_link"));
+  return link(detail::create_uprobe_multi_link(fd(), expected_attach_type(), type, multi, subject,
+                                               "attach one uprobe per function with attach_uprobe"));
 }
 
 }  // namespace ebpf
 
 namespace ebpf::detail {
+
+std::unique_ptr<attachment> create_uprobe_multi_link(int prog_fd, std::optional<attach_type> loaded_for,
+                                                     attach_type type, const sys::link_uprobe_multi& multi,
+                                                     const std::string& subject, std::string_view fallback) {
+  sys::link_create_options create;
+  create.prog_fd = prog_fd;
+  create.type = type;
+  create.extra = multi;
+  try {
+    return make_kernel_link(sys::link_create(create, subject), subject, "uprobe_multi bpf_link");
+  } catch (const error& e) {
+    if (e.code() != std::error_code(EINVAL, std::system_category())) throw;
+    // EINVAL says little: a kernel without the link type refuses the attach type in link_create
+    // (kernel/bpf/syscall.c), one with it refuses a program loaded for something else
+    // (bpf_prog_attach_check_attach_type, and kernel/trace/bpf_trace.c
+    // bpf_uprobe_multi_link_attach), and both refuse bad offsets. The cached feature probe tells
+    // the first from the others.
+    std::string why;
+    bool session = type == attach_type::trace_uprobe_session;
+    if (probe_feature(kernel_feature::uprobe_multi_link).state == support::unsupported) {
+      // 89ae89f53d20 "bpf: Add multi uprobe link", merged for 6.6.
+      why = "uprobe_multi links need kernel 6.6; this kernel has none";
+      if (!fallback.empty()) why += ": " + std::string(fallback);
+    } else if (loaded_for != type) {
+      why = session ? "the program was not loaded for uprobe.session: load it from SEC(\"uprobe.session\")"
+                    : "the program was not loaded for uprobe_multi: load it from SEC(\"uprobe.multi\") (expected "
+                      "attach type trace_uprobe_multi)";
+    } else if (session) {
+      why = "uprobe.session links need kernel 6.13";
+    } else {
+      throw;
+    }
+    throw error(e.code(), std::string(e.what()) + " (" + why + ")");
+  }
+}
 
 link attach_uprobe_section(const program& prog, const section_info& section, const std::string& where) {
   if (section.method == attach_method::usdt) {

@@ -12,6 +12,7 @@
 // BPF_NOEXIST, so two processes sharing a pinned map never hand out the same id.
 
 #include <ebpf/error.hpp>
+#include <ebpf/features.hpp>
 #include <ebpf/program.hpp>
 #include <ebpf/uprobe.hpp>
 
@@ -21,6 +22,7 @@
 
 #include "attach/binary_file.hpp"
 #include "attach/probe_attachment.hpp"
+#include "attach/uprobe_multi_link.hpp"
 #include "link_attachment.hpp"
 #include "object/usdt_note.hpp"
 #include "sys/bpf.hpp"
@@ -202,6 +204,33 @@ link program::attach_usdt(const usdt_options& options) const {
   unique_fd spec_map = find_spec_map(fd(), subject, max_entries);
   if (max_entries == 0) throw_error(errc::invalid_argument, subject + ": the spec map has no entries");
 
+  // A program loaded for uprobe_multi (SEC("uprobe.multi"), or SEC("usdt") on a kernel with
+  // uprobe_multi links) runs with the uprobe_multi run context, so a kernel that has those links
+  // (6.6) attaches it through nothing else (kernel/bpf/syscall.c
+  // bpf_prog_attach_check_attach_type); an older kernel knows nothing of that and takes it as a
+  // plain uprobe program.
+  const bool loaded_for_multi = expected_attach_type() == attach_type::trace_uprobe_multi;
+  bool multi = false;
+  switch (options.mode) {
+    case usdt_attach_mode::automatic:
+      // An unknown probe answer (no privileges) tries the link the program was loaded for.
+      multi = loaded_for_multi &&
+              probe_feature(kernel_feature::uprobe_multi_link).state != support::unsupported;
+      break;
+    case usdt_attach_mode::uprobe_per_site:
+      if (loaded_for_multi && probe_feature(kernel_feature::uprobe_multi_link).supported()) {
+        throw_error(errc::invalid_argument,
+                    subject + ": one uprobe per site: the program was loaded for uprobe_multi (expected attach "
+                              "type trace_uprobe_multi, as SEC(\"usdt\") is on kernels with uprobe_multi links), "
+                              "and this kernel attaches such a program only through a uprobe_multi link (use "
+                              "usdt_attach_mode::automatic, or load it from SEC(\"uprobe\"))");
+      }
+      break;
+    case usdt_attach_mode::uprobe_multi:
+      multi = true;
+      break;
+  }
+
   // On an exception below, the attachment's destructor detaches what was attached and deletes
   // the specs stored so far.
   auto attachment = std::make_unique<usdt_attachment>(subject, std::move(spec_map));
@@ -212,7 +241,6 @@ link program::attach_usdt(const usdt_options& options) const {
     attachment->add_spec(ids.back());
   }
 
-  bool multi = options.allow_multi && expected_attach_type() == attach_type::trace_uprobe_multi;
   if (multi) {
     std::vector<std::uint64_t> offsets, ref_ctr_offsets, cookies;
     bool any_semaphore = false;
@@ -222,9 +250,6 @@ link program::attach_usdt(const usdt_options& options) const {
       any_semaphore = any_semaphore || sites[i].semaphore_offset != 0;
       cookies.push_back(ids[i]);
     }
-    sys::link_create_options create;
-    create.prog_fd = fd();
-    create.type = attach_type::trace_uprobe_multi;
     sys::link_uprobe_multi extra;
     extra.path = path.c_str();
     extra.offsets = offsets;
@@ -232,9 +257,9 @@ link program::attach_usdt(const usdt_options& options) const {
     extra.cookies = cookies;
     int pid = options.pid == 0 ? static_cast<int>(::getpid()) : options.pid;
     extra.pid = pid > 0 ? static_cast<std::uint32_t>(pid) : 0u;
-    create.extra = extra;
-    attachment->add(detail::make_kernel_link(sys::link_create(create, subject), subject,
-                                             "uprobe_multi bpf_link"));
+    attachment->add(detail::create_uprobe_multi_link(fd(), expected_attach_type(), attach_type::trace_uprobe_multi,
+                                                     extra, subject,
+                                                     "use usdt_attach_mode::automatic (one uprobe per site)"));
   } else {
     for (std::size_t i = 0; i < sites.size(); ++i) {
       sys::probe_event_options probe;

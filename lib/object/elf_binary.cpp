@@ -6,6 +6,7 @@
 // sysdeps/generic/dl-cache.h (the ld.so.cache layout).
 
 #include "elf_binary.hpp"
+#include "glob.hpp"
 
 #include <ebpf/error.hpp>
 
@@ -309,7 +310,7 @@ std::vector<function_location> elf_binary::match_functions(std::string_view patt
   std::vector<function_location> result;
   for (bool dynamic : {false, true}) {
     for (const binary_symbol& symbol : functions_) {
-      if (symbol.dynamic != dynamic || !symbol_glob_match(base_name(symbol.name), pattern)) continue;
+      if (symbol.dynamic != dynamic || !glob_match(base_name(symbol.name), pattern)) continue;
       bool seen = std::any_of(result.begin(), result.end(), [&](const function_location& l) {
         return l.address == symbol.value;
       });
@@ -326,28 +327,6 @@ std::vector<function_location> elf_binary::match_functions(std::string_view patt
   std::sort(result.begin(), result.end(),
             [](const function_location& a, const function_location& b) { return a.address < b.address; });
   return result;
-}
-
-bool symbol_glob_match(std::string_view text, std::string_view pattern) noexcept {
-  // Iterative matcher: on a mismatch after a '*', let that star swallow one more character.
-  std::size_t t = 0, p = 0;
-  std::size_t star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++t;
-      ++p;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 std::vector<ld_cache_entry> parse_ld_so_cache(std::span<const std::byte> bytes) {

@@ -101,9 +101,6 @@ class elf_binary {
   std::vector<binary_symbol> functions_;
 };
 
-/// Glob match with '*' and '?' (libbpf's glob_match for uprobe_multi patterns).
-bool symbol_glob_match(std::string_view text, std::string_view pattern) noexcept;
-
 /// One entry of /etc/ld.so.cache ("libc.so.6" -> "/lib/x86_64-linux-gnu/libc.so.6").
 struct ld_cache_entry {
   std::string name;

@@ -77,7 +77,7 @@ struct feature_text {
   std::string_view description;
 };
 
-constexpr std::array<feature_text, 26> feature_texts = {{
+constexpr std::array<feature_text, 27> feature_texts = {{
     {kernel_feature::prog_name, "prog_name", "program names in BPF_PROG_LOAD (4.15)"},
     {kernel_feature::expected_attach_type, "expected_attach_type", "expected_attach_type in BPF_PROG_LOAD (4.17)"},
     {kernel_feature::btf, "btf", "BTF upload with BPF_BTF_LOAD (4.18)"},
@@ -104,6 +104,7 @@ constexpr std::array<feature_text, 26> feature_texts = {{
     {kernel_feature::uprobe_multi_link, "uprobe_multi_link", "uprobe_multi links (6.6)"},
     {kernel_feature::tcx_link, "tcx_link", "tcx links (6.6)"},
     {kernel_feature::netkit_link, "netkit_link", "netkit links (6.7, CONFIG_NETKIT)"},
+    {kernel_feature::struct_ops_link, "struct_ops_link", "struct_ops links, BPF_F_LINK struct_ops maps (6.4)"},
 }};
 
 constexpr std::array<kernel_feature, feature_texts.size()> make_feature_list() {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <unordered_set>
 
 namespace ebpf::detail {
 namespace {
@@ -99,28 +101,6 @@ bool is_clone_of(std::string_view name, std::string_view base) noexcept {
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
   }
   return true;
-}
-
-bool glob_match(std::string_view text, std::string_view pattern) noexcept {
-  // Iterative matcher with one backtrack point (the last '*'): linear in practice, no recursion.
-  std::size_t t = 0, p = 0;
-  std::size_t star = std::string_view::npos, star_text = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++t;
-      ++p;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_text = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_text;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 kernel_symbols kernel_symbols::parse(std::string_view text) { return parse(text, nullptr); }
@@ -229,6 +209,43 @@ std::vector<std::string> kernel_symbols::match_functions(std::string_view patter
     // 6.2); it is not a function of its own.
     if (entry.name.rfind("__pfx_", 0) == 0) continue;
     if (names.empty() || names.back() != entry.name) names.push_back(entry.name);
+  }
+  return names;
+}
+
+std::vector<std::string> kernel_symbols::match_traceable_functions(
+    std::string_view pattern, const std::vector<std::string>& traceable) const {
+  auto listed = [&](std::string_view name) {
+    return std::binary_search(traceable.begin(), traceable.end(), name, std::less<>());
+  };
+  // The addresses ftrace can attach to, through the names it gives them (by_address_ is sorted,
+  // so this is too).
+  std::vector<std::uint64_t> traceable_addresses;
+  if (has_addresses_) {
+    for (std::uint32_t i : by_address_)
+      if (listed(entries_[i].name)) traceable_addresses.push_back(entries_[i].address);
+    traceable_addresses.erase(std::unique(traceable_addresses.begin(), traceable_addresses.end()),
+                              traceable_addresses.end());
+  }
+  std::vector<std::string> names;
+  std::unordered_set<std::uint64_t> taken;  // addresses of the names chosen so far
+  for (std::string& name : match_functions(pattern)) {
+    std::uint64_t address = 0;
+    bool ok = listed(name);
+    for (const kallsyms_entry* entry : functions_named(name)) {
+      bool at_traceable = has_addresses_ && std::binary_search(traceable_addresses.begin(),
+                                                               traceable_addresses.end(), entry->address);
+      if (ok || at_traceable) {
+        ok = true;
+        address = entry->address;
+        break;
+      }
+    }
+    if (!ok) continue;
+    if (has_addresses_) {
+      if (!taken.insert(address).second) continue;  // an alias of a name already chosen
+    }
+    names.push_back(std::move(name));
   }
   return names;
 }

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "glob.hpp"  // glob_match, for match_functions patterns
+
 namespace ebpf::detail {
 
 /// One line of /proc/kallsyms: "ffffffff81000000 T _stext" or "... t foo\t[module]".
@@ -94,6 +96,20 @@ class kernel_symbols {
   /// sorted, for kprobe_multi. Module functions are included with their plain name.
   std::vector<std::string> match_functions(std::string_view pattern) const;
 
+  /// The functions matching glob `pattern` that ftrace (and so kprobe_multi) can attach to, one
+  /// name per address, sorted by name. `traceable` is what parse_filter_functions() made of
+  /// available_filter_functions. That file names each traceable address once, by the name
+  /// kallsyms_lookup() gives it, so an alias at the same address is absent from it although the
+  /// kernel attaches to it as well (it resolves names with kallsyms_lookup_name): on x86-64 the
+  /// syscall entry "__x64_sys_getpid" is an alias of "__do_sys_getpid"
+  /// (arch/x86/include/asm/syscall_wrapper.h, __SYS_STUB0), and Debian's 6.1 and 6.12 list only
+  /// the latter. So a name counts when it is listed, or when this table (which must hold the
+  /// listed names too: parse with a `keep` that accepts them) has addresses and its address is
+  /// that of a listed name. Of several matching names at one address (aliases) only the first
+  /// is kept: the kernel would attach to that address once anyway.
+  std::vector<std::string> match_traceable_functions(std::string_view pattern,
+                                                     const std::vector<std::string>& traceable) const;
+
  private:
   std::vector<kallsyms_entry> entries_;
   std::vector<std::uint32_t> by_name_;     // indices into entries_, sorted by name
@@ -103,9 +119,6 @@ class kernel_symbols {
 
 /// Whether `name` is `base` plus compiler clone suffixes (see resolve_function).
 bool is_clone_of(std::string_view name, std::string_view base) noexcept;
-
-/// libbpf's glob: '*' matches any run of characters (also empty), '?' exactly one.
-bool glob_match(std::string_view text, std::string_view pattern) noexcept;
 
 /// The names in tracefs available_filter_functions text ("name" or "name [module]" per line;
 /// also the "address name [module]" lines of available_filter_functions_addrs, 6.5): the

@@ -91,13 +91,22 @@ static __always_inline void record_usdt(struct pt_regs *ctx) {
   usdt_missing_arg = bpf_usdt_arg(ctx, usdt_arg_count, &value);
 }
 
+// SEC("usdt"): the loader loads it for uprobe_multi when the kernel has those links (6.6), and
+// attach_usdt then picks one uprobe_multi link; one uprobe per site before.
 SEC("usdt")
 int on_usdt(struct pt_regs *ctx) {
   record_usdt(ctx);
   return 0;
 }
 
-// The same through one uprobe_multi link (the program is loaded for it).
+// A plain uprobe program: one uprobe per site on every kernel.
+SEC("uprobe")
+int on_usdt_uprobe(struct pt_regs *ctx) {
+  record_usdt(ctx);
+  return 0;
+}
+
+// Loaded for uprobe_multi on every kernel: one uprobe_multi link (6.6).
 SEC("uprobe.multi")
 int on_usdt_multi(struct pt_regs *ctx) {
   record_usdt(ctx);

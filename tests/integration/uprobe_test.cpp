@@ -3,6 +3,7 @@
 // attaching process too). Each test triggers the probe for real, checks what the program saw,
 // destroys the link and checks that the probe is gone.
 #include <ebpf/ebpf.hpp>
+#include <ebpf/features.hpp>
 #include <ebpf/program.hpp>
 #include <ebpf/uprobe.hpp>
 
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <dlfcn.h>
 #include <fstream>
 #include <iterator>
@@ -59,6 +61,10 @@ PROBED void uprobe_test_usdt_memory(const uprobe_test_pair* pair) {
 namespace {
 
 constexpr const char* self = "/proc/self/exe";
+
+bool has_errno(const ebpf::error& e, int value) {
+  return e.code().category() == std::system_category() && e.code().value() == value;
+}
 
 class UprobeTest : public ebpf_test::kernel_test {
  protected:
@@ -181,11 +187,30 @@ TEST_F(UprobeTest, TracefsUprobeEventWorksAndIsRemoved) {
 TEST_F(UprobeTest, UprobeMultiWithCookiesAndGlobs) {
   auto object = load_only("on_multi");
   auto hits = [&] { return global<std::array<std::uint64_t, 4>>(object, "multi_hits"); };
+  // Patterns are expanded over the binary's symbols before the kernel is asked.
+  try {
+    object.program("on_multi").attach_uprobe_multi({.binary = self, .symbols = {"uprobe_test_nothing*"}});
+    FAIL() << "a pattern that matches nothing is an error";
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::unknown_symbol) << e.what();
+    EXPECT_NE(std::string(e.what()).find("uprobe_test_nothing*"), std::string::npos) << e.what();
+  }
   {
-    auto link = object.program("on_multi").attach_uprobe_multi(
-        {.binary = self,
-         .symbols = {"uprobe_test_one", "uprobe_test_two", "uprobe_test_three"},
-         .cookies = {1, 2, 3}});
+    ebpf::link link;
+    try {
+      link = object.program("on_multi").attach_uprobe_multi(
+          {.binary = self,
+           .symbols = {"uprobe_test_one", "uprobe_test_two", "uprobe_test_three"},
+           .cookies = {1, 2, 3}});
+    } catch (const ebpf::error& e) {
+      // uprobe_multi links are 6.6 (kernel commit 89ae89f53d20); before, link_create refuses
+      // the attach type with EINVAL, which the library explains.
+      if (has_errno(e, EINVAL) && !ebpf::probe_feature(ebpf::kernel_feature::uprobe_multi_link)) {
+        EXPECT_NE(std::string(e.what()).find("uprobe_multi links need kernel 6.6"), std::string::npos) << e.what();
+        GTEST_SKIP() << "this kernel has no uprobe_multi links: " << e.what();
+      }
+      throw;
+    }
     EXPECT_EQ(link.kind(), "uprobe_multi bpf_link");
     EXPECT_EQ(link.info().type, ebpf::link_type::uprobe_multi);
     uprobe_test_one(0);
@@ -196,13 +221,6 @@ TEST_F(UprobeTest, UprobeMultiWithCookiesAndGlobs) {
   }
   uprobe_test_one(0);
   EXPECT_EQ(hits()[1], 1u) << "detached";
-  try {
-    object.program("on_multi").attach_uprobe_multi({.binary = self, .symbols = {"uprobe_test_nothing*"}});
-    FAIL() << "a pattern that matches nothing is an error";
-  } catch (const ebpf::error& e) {
-    EXPECT_EQ(e.code(), ebpf::errc::unknown_symbol) << e.what();
-    EXPECT_NE(std::string(e.what()).find("uprobe_test_nothing*"), std::string::npos) << e.what();
-  }
   // Globs, without cookies: every hit counts in slot 0.
   {
     auto link = object.program("on_multi").attach_uprobe_multi(
@@ -309,14 +327,23 @@ class UsdtTest : public UprobeTest {
     }
     return n;
   }
-  void check_usdt(ebpf::object& object, const std::string& program, std::string_view kind) {
+  static bool kernel_has_uprobe_multi() {
+    return ebpf::probe_feature(ebpf::kernel_feature::uprobe_multi_link).supported();
+  }
+  ebpf::link attach(ebpf::object& object, const std::string& program, ebpf::usdt_attach_mode mode) {
+    return object.program(program).attach_usdt(
+        {.binary = self, .provider = "ebpfpp_test", .name = "three", .cookie = 0xfeed, .mode = mode});
+  }
+  // Attaches `program` in `mode`, expects a link of `kind`, fires both sites and checks what
+  // the program decoded; then detaches and checks the specs and the semaphore are gone.
+  void check_usdt(ebpf::object& object, const std::string& program, ebpf::usdt_attach_mode mode,
+                  std::string_view kind) {
     auto probes = ebpf::list_usdt_probes(self, "ebpfpp_test", "three");
     ASSERT_EQ(probes.size(), 2u) << "one probe, two sites";
     EXPECT_NE(probes[0].semaphore_offset, 0u);
     EXPECT_EQ(ebpfpp_test_three_semaphore, 0);
     {
-      auto link = object.program(program).attach_usdt(
-          {.binary = self, .provider = "ebpfpp_test", .name = "three", .cookie = 0xfeed});
+      auto link = attach(object, program, mode);
       EXPECT_EQ(link.kind(), kind);
       EXPECT_GT(ebpfpp_test_three_semaphore, 0) << "the kernel sets the semaphore while attached";
       EXPECT_EQ(count_keys(object.map("ebpfpp_usdt")), 2u) << "one spec per site";
@@ -348,13 +375,59 @@ class UsdtTest : public UprobeTest {
 };
 
 TEST_F(UsdtTest, ArgumentsDecodedThroughOneUprobePerSite) {
-  auto object = load_only("on_usdt");
-  check_usdt(object, "on_usdt", "usdt (uprobe per site)");
+  auto object = load_only("on_usdt_uprobe");
+  check_usdt(object, "on_usdt_uprobe", ebpf::usdt_attach_mode::uprobe_per_site, "usdt (uprobe per site)");
 }
 
 TEST_F(UsdtTest, ArgumentsDecodedThroughUprobeMulti) {
   auto object = load_only("on_usdt_multi");
-  check_usdt(object, "on_usdt_multi", "uprobe_multi bpf_link");
+  if (!kernel_has_uprobe_multi()) {
+    // Asked for explicitly, uprobe_multi fails on a kernel before 6.6, saying so, and leaves
+    // nothing behind.
+    try {
+      (void)attach(object, "on_usdt_multi", ebpf::usdt_attach_mode::uprobe_multi);
+      FAIL() << "this kernel has no uprobe_multi links, yet the attach worked";
+    } catch (const ebpf::error& e) {
+      EXPECT_TRUE(has_errno(e, EINVAL)) << e.what();
+      EXPECT_NE(std::string(e.what()).find("uprobe_multi links need kernel 6.6"), std::string::npos) << e.what();
+      EXPECT_EQ(count_keys(object.map("ebpfpp_usdt")), 0u) << "the specs stored before are deleted";
+      EXPECT_EQ(ebpfpp_test_three_semaphore, 0);
+      GTEST_SKIP() << "this kernel has no uprobe_multi links (6.6): " << e.what();
+    }
+  }
+  check_usdt(object, "on_usdt_multi", ebpf::usdt_attach_mode::uprobe_multi, "uprobe_multi bpf_link");
+}
+
+// SEC("usdt") in the automatic mode works on every kernel: one uprobe_multi link where the kernel
+// has them (the loader loads the program for it), one uprobe per site before 6.6.
+TEST_F(UsdtTest, SectionUsdtUsesTheLinkTheKernelHas) {
+  auto object = load_only("on_usdt");
+  bool multi = kernel_has_uprobe_multi();
+  EXPECT_EQ(object.program("on_usdt").expected_attach_type(),
+            multi ? std::optional(ebpf::attach_type::trace_uprobe_multi) : std::nullopt);
+  check_usdt(object, "on_usdt", ebpf::usdt_attach_mode::automatic,
+             multi ? "uprobe_multi bpf_link" : "usdt (uprobe per site)");
+}
+
+// A program loaded for uprobe_multi runs with that link's context: a kernel with uprobe_multi
+// links refuses it anything else (kernel/bpf/syscall.c bpf_prog_attach_check_attach_type), and
+// the library says so before it attaches anything. An older kernel takes it as a plain uprobe
+// program, one uprobe per site.
+TEST_F(UsdtTest, OneUprobePerSiteForAProgramLoadedForUprobeMulti) {
+  auto object = load_only("on_usdt_multi");
+  if (!kernel_has_uprobe_multi()) {
+    check_usdt(object, "on_usdt_multi", ebpf::usdt_attach_mode::uprobe_per_site, "usdt (uprobe per site)");
+    return;
+  }
+  try {
+    (void)attach(object, "on_usdt_multi", ebpf::usdt_attach_mode::uprobe_per_site);
+    FAIL() << "the kernel attaches a uprobe_multi program only through a uprobe_multi link";
+  } catch (const ebpf::error& e) {
+    EXPECT_EQ(e.code(), ebpf::errc::invalid_argument) << e.what();
+    EXPECT_NE(std::string(e.what()).find("loaded for uprobe_multi"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(count_keys(object.map("ebpfpp_usdt")), 0u);
+  EXPECT_EQ(ebpfpp_test_three_semaphore, 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // runs with: a function's file offset must equal its run-time address minus its mapping's start
 // plus the mapping's file offset, as the kernel computes it for a uprobe.
 #include "elf_binary.hpp"
+#include "glob.hpp"
 #include "usdt_note.hpp"
 
 #include <ebpf/error.hpp>
@@ -95,15 +96,15 @@ TEST_F(ElfBinaryTest, GlobsMatchEachFunctionOnce) {
   ASSERT_EQ(matches.size(), 2u);
   EXPECT_LT(matches[0].address, matches[1].address);
   EXPECT_TRUE(binary.match_functions("elf_binary_test_nothing*").empty());
-  using ebpf::detail::symbol_glob_match;
-  EXPECT_TRUE(symbol_glob_match("malloc", "m*c"));
-  EXPECT_TRUE(symbol_glob_match("malloc", "*"));
-  EXPECT_TRUE(symbol_glob_match("malloc", "mal?oc"));
-  EXPECT_TRUE(symbol_glob_match("a_b_c", "*_*_c"));
-  EXPECT_FALSE(symbol_glob_match("malloc", "m*d"));
-  EXPECT_FALSE(symbol_glob_match("malloc", "malloc?"));
-  EXPECT_TRUE(symbol_glob_match("", "*"));
-  EXPECT_FALSE(symbol_glob_match("", "?"));
+  using ebpf::detail::glob_match;  // object/glob.hpp, shared with kprobe_multi patterns
+  EXPECT_TRUE(glob_match("malloc", "m*c"));
+  EXPECT_TRUE(glob_match("malloc", "*"));
+  EXPECT_TRUE(glob_match("malloc", "mal?oc"));
+  EXPECT_TRUE(glob_match("a_b_c", "*_*_c"));
+  EXPECT_FALSE(glob_match("malloc", "m*d"));
+  EXPECT_FALSE(glob_match("malloc", "malloc?"));
+  EXPECT_TRUE(glob_match("", "*"));
+  EXPECT_FALSE(glob_match("", "?"));
 }
 
 TEST_F(ElfBinaryTest, LibcDynamicSymbolsWithVersions) {

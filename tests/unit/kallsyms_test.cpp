@@ -214,6 +214,45 @@ TEST(KallsymsTest, FilterFunctionsBothFormats) {
             (std::vector<std::string>{"do_nanosleep", "veth_open"}));
 }
 
+// What Debian's 6.1 and 6.12 kernels show: the x86-64 syscall entry is an alias of
+// __do_sys_getpid (arch/x86/include/asm/syscall_wrapper.h), and available_filter_functions names
+// the address once, by the other name.
+constexpr std::string_view aliased =
+    "ffffffffb24eae70 t __pfx___do_sys_getpid\n"
+    "ffffffffb24eae70 T __pfx___x64_sys_getpid\n"
+    "ffffffffb24eae80 t __do_sys_getpid\n"
+    "ffffffffb24eae80 T __ia32_sys_getpid\n"
+    "ffffffffb24eae80 T __x64_sys_getpid\n"
+    "ffffffffb24eaf00 T __x64_sys_getppid\n"
+    "ffffffffb24eb000 t notrace_helper\n"
+    "ffffffffc0a01000 t veth_open\t[veth]\n";
+
+TEST(KallsymsTest, TraceableFunctionsIncludeAliasesOfListedAddresses) {
+  using ebpf::detail::parse_filter_functions;
+  const auto traceable = parse_filter_functions("__do_sys_getpid\n__x64_sys_getppid\nveth_open [veth]\n");
+  auto symbols = kernel_symbols::parse(aliased);
+  // The alias is found through its address; the listed names as they are.
+  EXPECT_EQ(symbols.match_traceable_functions("__x64_sys_getpi?", traceable),
+            (std::vector<std::string>{"__x64_sys_getpid"}));
+  EXPECT_EQ(symbols.match_traceable_functions("__x64_sys_getp*", traceable),
+            (std::vector<std::string>{"__x64_sys_getpid", "__x64_sys_getppid"}));
+  // Three names at one address are one function: the first name is kept.
+  EXPECT_EQ(symbols.match_traceable_functions("*sys_getpid", traceable),
+            (std::vector<std::string>{"__do_sys_getpid"}));
+  // Not at a listed address (ftrace refuses it), or only a padding label: nothing.
+  EXPECT_TRUE(symbols.match_traceable_functions("notrace_*", traceable).empty());
+  EXPECT_TRUE(symbols.match_traceable_functions("__pfx_*", traceable).empty());
+  EXPECT_EQ(symbols.match_traceable_functions("veth_*", traceable), (std::vector<std::string>{"veth_open"}));
+
+  // Without addresses (kptr_restrict), only the listed names count.
+  auto hidden = kernel_symbols::parse(
+      "0000000000000000 t __do_sys_getpid\n0000000000000000 T __x64_sys_getpid\n"
+      "0000000000000000 T __ia32_sys_getpid\n");
+  EXPECT_TRUE(hidden.match_traceable_functions("__x64_sys_getpi?", traceable).empty());
+  EXPECT_EQ(hidden.match_traceable_functions("*sys_getpid", traceable),
+            (std::vector<std::string>{"__do_sys_getpid"}));
+}
+
 // The running machine's /proc/kallsyms, when readable: real names resolve (no root needed for
 // names; addresses may be hidden).
 TEST(KallsymsTest, RealKallsymsResolveKnownFunctions) {

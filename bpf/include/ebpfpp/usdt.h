@@ -79,13 +79,16 @@ static __always_inline const struct ebpfpp_usdt_spec *ebpfpp_usdt_spec_of(void *
 	return (const struct ebpfpp_usdt_spec *)bpf_map_lookup_elem(&ebpfpp_usdt, &id);
 }
 
-/* The number of arguments of the probe that fired, or -3 (-ESRCH) when this attachment has no
- * spec (not attached through attach_usdt). */
+/* The number of arguments of the probe that fired, -3 (-ESRCH) when this attachment has no spec
+ * (not attached through attach_usdt), or -22 (-EINVAL) for a corrupt spec (a count above 12: a
+ * record written by a library built for another layout). */
 static __always_inline int bpf_usdt_arg_cnt(struct pt_regs *ctx)
 {
 	const struct ebpfpp_usdt_spec *spec = ebpfpp_usdt_spec_of(ctx);
 
-	return spec ? spec->arg_count : -3;
+	if (!spec)
+		return -3;
+	return spec->arg_count <= EBPFPP_USDT_MAX_ARGS ? spec->arg_count : -22;
 }
 
 /* usdt_options::cookie of this attachment (0 when there is no spec). */
@@ -111,6 +114,8 @@ static __always_inline int bpf_usdt_arg(struct pt_regs *ctx, __u64 n, long *res)
 	*res = 0;
 	if (!spec)
 		return -3;
+	if (spec->arg_count > EBPFPP_USDT_MAX_ARGS)
+		return -22;
 	if (n >= EBPFPP_USDT_MAX_ARGS || n >= spec->arg_count)
 		return -2;
 	/* The verifier must see the index bounded on the very register that indexes args[]. clang
