@@ -348,7 +348,9 @@ class program {
   /// whose spec map (`ebpfpp_usdt`) must be one of the program's maps: this call finds it among
   /// them and stores one spec per site, keyed by the BPF cookie it gives the site. Needs BPF
   /// cookies: 5.15 (perf links) or 6.6 (uprobe_multi, used when the program was loaded with
-  /// expected attach type trace_uprobe_multi).
+  /// expected attach type trace_uprobe_multi, which ebpf::object does for SEC("usdt") where the
+  /// kernel has uprobe_multi). usdt_options::mode chooses: automatic (uprobe_multi where it can,
+  /// else one uprobe per site), uprobe_per_site or uprobe_multi.
   /// Throws: ebpf::error "program '<name>': usdt '<path>:<provider>:<name>': ..." (errc::not_found
   /// when the binary has no such probe (the message lists the probes it has) or the program uses
   /// no ebpfpp_usdt map; errc::invalid_object for malformed notes; like attach_uprobe otherwise).
@@ -452,11 +454,17 @@ class program {
   // ---- end attach: cgroups, sockets, netns, netfilter ---------------------------------------
 
   /// Attaches where the program's section says, for sections that name their target:
-  /// "tracepoint/<category>/<name>" (or "tp/"), "raw_tp/<name>" (or "raw_tracepoint/"), and the
+  /// "tracepoint/<category>/<name>" (or "tp/"), "raw_tp/<name>" (or "raw_tracepoint/"), the
   /// BTF-targeted kinds whose target was fixed at load ("tp_btf/", "fentry/", "fexit/",
-  /// "fmod_ret/", "lsm/"). Programs loaded by ebpf::object know their section; others have none.
-  /// "sk_lookup" and "flow_dissector" attach to the calling thread's network namespace
-  /// (attach_netns()).
+  /// "fmod_ret/", "lsm/", "freplace/"; "lsm_cgroup/" needs a cgroup), "kprobe/<function>
+  /// [+<offset>]" and "kretprobe/", "ksyscall/<name>" and "kretsyscall/", "kprobe.multi/<pattern>" and
+  /// "kretprobe.multi/", "kprobe.session/", "iter/<target>", and the uprobe family with a
+  /// target in the section ("uprobe/<binary>:<symbol>[+<offset>]", "uretprobe/", "uprobe.multi/",
+  /// "uretprobe.multi/", "uprobe.session/", "usdt/<binary>:<provider>:<name>", which attaches
+  /// with usdt_attach_mode::automatic). Programs loaded by ebpf::object know their section;
+  /// others have none. "sk_lookup" and "flow_dissector" attach to the calling thread's network
+  /// namespace (attach_netns()). struct_ops programs are attached through their map
+  /// (object::attach_struct_ops).
   /// Throws: ebpf::error(errc::invalid_argument) naming the attach_* call to use when the section
   /// does not say where (cgroup, xdp, socket, ...) or the program has no section; otherwise like
   /// the attach_* call it makes.
