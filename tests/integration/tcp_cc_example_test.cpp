@@ -46,7 +46,12 @@ TEST_F(TcpCcExampleTest, RegistersUsesAndUnregistersItsCongestionControl) {
   EXPECT_GE(std::stoull(values.at("init calls")), 2u);  // client and accepted socket
   EXPECT_GT(std::stoull(values.at("cong_avoid calls")), 0u);
   EXPECT_GE(std::stoull(values.at("segments acked in cong_avoid")), std::stoull(values.at("cong_avoid calls")));
-  EXPECT_GT(std::stoull(values.at("max cwnd")), 10u);  // grew past the initial window (10 segments)
+  // The window read through CO-RE from the socket: at least the initial window (10 segments),
+  // and a plausible window, not a misread field. It need not grow: reno grows only a window the
+  // sender fills (tcp_is_cwnd_limited), and a slow emulated CPU (the QEMU stage, 6.1) leaves the
+  // sender application-limited.
+  EXPECT_GE(std::stoull(values.at("max cwnd")), 10u);
+  EXPECT_LT(std::stoull(values.at("max cwnd")), 1u << 20);
   EXPECT_EQ(lines[8], "unregistered 'ebpfpp_reno' (available: no)");
   EXPECT_FALSE(available("ebpfpp_reno"));
 }
