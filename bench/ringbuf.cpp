@@ -63,7 +63,7 @@ using namespace ring_bench;
 class async_consumer final : public consumer {
  public:
   async_consumer(const ebpf::map& ring, std::size_t batch)
-      : reader_(io_, ring, batch != 0 ? batch : ebpf::async::default_batch_size) {}
+      : reader_(io_, ring, batch != 0 ? batch : ebpf::async::default_ring_batch_size) {}
 
   void run(run_control& control, tally& t, int) override {
     std::exception_ptr failure;
@@ -80,7 +80,8 @@ class async_consumer final : public consumer {
   asio::awaitable<void> loop(run_control& control, tally& t) {
     for (;;) {
       const ebpf::async::ring_batch batch = co_await reader_.async_read_some(asio::use_awaitable);
-      for (const ebpf::async::ring_record record : batch) t.record(record.data.data(), record.size());
+      // for_each: the walk runs in the library, not in the coroutine's frame (see ring_batch).
+      batch.for_each([&t](const ebpf::async::ring_record& record) { t.record(record.data.data(), record.size()); });
       if (control.after_records(t)) co_return;
     }
   }
@@ -114,7 +115,7 @@ class sync_consumer final : public consumer {
 class sync_batch_consumer final : public consumer {
  public:
   sync_batch_consumer(const ebpf::map& ring, std::size_t batch)
-      : reader_(ring), views_(batch != 0 ? batch : ebpf::async::default_batch_size) {}
+      : reader_(ring), views_(batch != 0 ? batch : ebpf::async::default_ring_batch_size) {}
 
   void run(run_control& control, tally& t, int timeout_ms) override {
     for (;;) {

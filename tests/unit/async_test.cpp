@@ -281,6 +281,11 @@ TEST_F(AsyncReaderTest, BatchIsWalkedInPlaceAndAPartlyIteratedBatchLosesNothing)
     std::vector<std::uint32_t> second_walk;
     for (auto record : batch) second_walk.push_back(as_u32(record.data));
     EXPECT_EQ(second_walk, (std::vector<std::uint32_t>{0, 1, 2, 3, 103}));
+    std::vector<std::uint32_t> visited;
+    EXPECT_EQ(batch.for_each([&](const ebpf::async::ring_record& r) { visited.push_back(as_u32(r.data)); }), 5u);
+    EXPECT_EQ(visited, second_walk);
+    std::size_t rings_seen = 0;
+    EXPECT_EQ(batch.for_each([&](const ebpf::async::ring_record& r) { return r.ring == 0 && ++rings_seen < 2; }), 2u);
     // The rest comes next, skipping the discarded record; nothing twice.
     auto rest = co_await reader.async_read_some(asio::use_awaitable);
     CO_ASSERT_EQ(rest.size(), 1u);

@@ -164,7 +164,7 @@ struct perf_traits {
   using record_type = perf_record;
   struct extra_type {};
 
-  static void prepare(Source&, extra_type&) {}
+  static void prepare(Source&, extra_type&, std::vector<record_type>&) {}
   static std::size_t read(Source& source, std::span<record_type> out, extra_type&) noexcept {
     return source.read_batch(out);
   }

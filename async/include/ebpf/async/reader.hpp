@@ -64,6 +64,12 @@ namespace ebpf::async {
 /// ring reader's ring_batch::views().
 inline constexpr std::size_t default_batch_size = 4096;
 
+/// The ring buffer reader's default: a ring_batch is walked in place and needs no array (its
+/// views() array is allocated on first use), so a larger batch costs no memory, and fewer
+/// batches cost less Asio and coroutine machinery per record (bench/ringbuf drain of 16-byte
+/// records: 0.86 of a raw consumer with 4096, 0.96 with 16384).
+inline constexpr std::size_t default_ring_batch_size = 16384;
+
 namespace detail {
 
 /// A CLOEXEC duplicate of `fd` above 2, owned by the caller (the descriptor it is assigned to).
@@ -81,7 +87,8 @@ inline int dup_readiness_fd(int fd, const char* subject) {
 ///
 /// Traits (one per reader kind) say what the batch array holds and how to fill it:
 ///   using source_type; using record_type; struct extra_type (per-batch bookkeeping);
-///   static void prepare(source_type&, extra_type&);   // once, at construction (may allocate)
+///   static void prepare(source_type&, extra_type&, std::vector<record_type>& array);  // once, at
+///                                                      construction (may allocate, or free the array)
 ///   static std::size_t read(source_type&, std::span<record_type>, extra_type&) noexcept;
 ///   static std::error_code error(const source_type&) noexcept;   // non-zero: unreadable
 ///   static bool pending(State&) noexcept;           // records read and not delivered
@@ -95,9 +102,10 @@ struct reader_state {
 
   reader_state(const Executor& executor, source_type&& src, std::size_t batch_size,
                const char* subject)
-      : descriptor(executor), source(std::move(src)), records(batch_size == 0 ? 1 : batch_size) {
+      : descriptor(executor), source(std::move(src)), records(batch_size == 0 ? 1 : batch_size),
+        batch_limit(records.size()) {
     descriptor.assign(dup_readiness_fd(source->fd(), subject));
-    Traits::prepare(*source, extra);
+    Traits::prepare(*source, extra, records);
   }
 
   bool open() const noexcept { return source.has_value() && descriptor.is_open(); }
@@ -145,6 +153,7 @@ struct reader_state {
   descriptor_type descriptor;
   std::optional<source_type> source;
   std::vector<record_type> records;
+  std::size_t batch_limit;  // the most records one batch delivers
   typename Traits::extra_type extra{};
   std::size_t count = 0;  // records in the array
   std::size_t next = 0;   // the first record not yet delivered
@@ -301,7 +310,7 @@ class reader_base {
     return *state_->source;
   }
   /// The batch array's capacity: the most records one async_read_some delivers.
-  std::size_t batch_size() const noexcept { return state_ ? state_->records.size() : 0; }
+  std::size_t batch_size() const noexcept { return state_ ? state_->batch_limit : 0; }
 
   /// Gives the kernel back the room of every record delivered so far now, instead of when the
   /// next read operation starts: views from earlier reads become invalid. Useful when a read
