@@ -36,6 +36,8 @@
 // the other can gets `ebpfpp_missing=`/`libbpf_missing=` instead of numbers.
 //
 // This is a benchmark, never a test: nothing here fails on a slow result.
+#include "bench_timing.hpp"
+
 #include <ebpf/error.hpp>
 #include <ebpf/link.hpp>
 #include <ebpf/netdev.hpp>
@@ -78,7 +80,7 @@
 
 namespace {
 
-using bench_clock = std::chrono::steady_clock;
+using bench_timing::bench_clock;
 
 // BPF_TCX_INGRESS (6.6): Debian's linux-libc-dev 6.1 does not define it.
 constexpr int tcx_ingress_attach_type = 46;
@@ -89,31 +91,9 @@ struct settings {
   std::vector<std::string> kinds;  // empty: all
 };
 
-struct stats {
-  double median_us = 0;
-  double p90_us = 0;
-};
-
-stats summarize(std::vector<double> samples_us) {
-  stats result;
-  if (samples_us.empty()) return result;
-  std::sort(samples_us.begin(), samples_us.end());
-  auto at = [&](double q) {
-    auto index = static_cast<std::size_t>(q * static_cast<double>(samples_us.size() - 1) + 0.5);
-    return samples_us[std::min(index, samples_us.size() - 1)];
-  };
-  result.median_us = at(0.5);
-  result.p90_us = at(0.9);
-  return result;
-}
-
-template <typename F>
-double time_us(F&& f) {
-  auto start = bench_clock::now();
-  f();
-  auto stop = bench_clock::now();
-  return std::chrono::duration<double, std::micro>(stop - start).count();
-}
+using bench_timing::stats;
+using bench_timing::summarize;
+using bench_timing::time_us;
 
 std::string one_word(std::string text, std::size_t limit = 200) {
   std::replace(text.begin(), text.end(), '\n', ' ');

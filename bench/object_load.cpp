@@ -28,6 +28,8 @@
 //
 // Iterations of the implementations alternate, in turn order A B / B A, so machine noise and
 // cache warmth hit both. This is a benchmark, never a test: nothing here fails on a slow result.
+#include "bench_timing.hpp"
+
 #include <ebpf/error.hpp>
 #include <ebpf/object.hpp>
 #include <ebpf/object_spec.hpp>
@@ -59,7 +61,7 @@
 
 namespace {
 
-using bench_clock = std::chrono::steady_clock;
+using bench_timing::bench_clock;
 
 struct settings {
   std::size_t parse_iterations = 3000;
@@ -69,31 +71,9 @@ struct settings {
   std::vector<std::string> files;
 };
 
-struct stats {
-  double median_us = 0;
-  double p90_us = 0;
-};
-
-stats summarize(std::vector<double> samples_us) {
-  stats result;
-  if (samples_us.empty()) return result;
-  std::sort(samples_us.begin(), samples_us.end());
-  auto at = [&](double q) {
-    auto index = static_cast<std::size_t>(q * static_cast<double>(samples_us.size() - 1) + 0.5);
-    return samples_us[std::min(index, samples_us.size() - 1)];
-  };
-  result.median_us = at(0.5);
-  result.p90_us = at(0.9);
-  return result;
-}
-
-template <typename F>
-double time_us(F&& f) {
-  auto start = bench_clock::now();
-  f();
-  auto stop = bench_clock::now();
-  return std::chrono::duration<double, std::micro>(stop - start).count();
-}
+using bench_timing::stats;
+using bench_timing::summarize;
+using bench_timing::time_us;
 
 std::vector<std::byte> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
