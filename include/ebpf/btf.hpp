@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -160,6 +161,9 @@ class btf {
   /// kept (no record is read): enumerating vmlinux's structs costs a scan of 126 KB, not a walk
   /// of 5 MB of records. Split BTF: its own types only. Throws: std::bad_alloc only.
   void named_ids_by_kind(std::uint32_t kinds, std::array<std::vector<std::uint32_t>, 32>& out) const;
+  /// The same ids, ascending, handed to `visit` with their kind instead of stored (a search that
+  /// keeps few of them need not write lists of thousands). Throws what `visit` throws.
+  void for_each_named_id(std::uint32_t kinds, const std::function<void(std::uint32_t id, btf_kind kind)>& visit) const;
 
   /// Follows typedef, const, volatile, restrict and type_tag to the underlying type id.
   /// Throws: errc::not_found for an id out of range, errc::invalid_btf for a loop of modifiers.

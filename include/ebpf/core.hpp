@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <ebpf/btf.hpp>
@@ -104,6 +105,11 @@ class core_target_index {
   /// Always empty for functions, variables, datasecs and decl tags, which never match a CO-RE
   /// relocation anyway (see core.cpp).
   std::vector<std::uint32_t> candidates(std::string_view name, btf_kind kind) const;
+  /// What candidates() returns for each of `queries` (name, kind), in one pass over the target's
+  /// named types of the queried kinds: an object's relocations ask for a few dozen types, and
+  /// one pass costs what one candidates() scan costs.
+  std::vector<std::vector<std::uint32_t>> candidates(
+      std::span<const std::pair<std::string_view, btf_kind>> queries) const;
 
  private:
   struct table;
@@ -131,6 +137,10 @@ class core_candidate_cache {
   /// Throws: errc::invalid_argument for another local BTF than the first, errc::not_found for an
   /// id not in `local`.
   std::vector<std::uint32_t>& candidates(const btf& local, std::uint32_t local_type_id);
+  /// Searches the lists of all of `local_type_ids` not searched yet, in one pass (see
+  /// core_target_index::candidates of many queries); candidates() then finds them made.
+  /// Throws as candidates().
+  void prefetch(const btf& local, std::span<const std::uint32_t> local_type_ids);
 
  private:
   void bind(const btf& local);

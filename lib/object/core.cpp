@@ -986,6 +986,62 @@ std::vector<std::uint32_t> hashed_candidates(Group& group, const btf& types, std
 
 }  // namespace
 
+namespace {
+
+// Names of a target BTF read where they lie. Standalone BTF (vmlinux): in the string section
+// directly, compared before their length is known (a string_view per name would strlen
+// thousands of names per lookup); parse() checked every name offset and that the section ends
+// with a NUL. Split BTF: through string_at, which finds the base's strings.
+class target_names {
+ public:
+  explicit target_names(const btf& types) : types_(types) {
+    if (types.base()) return;
+    const std::span<const std::byte> raw = types.bytes();
+    std::uint32_t hdr_len = 0, str_off = 0;
+    std::memcpy(&hdr_len, raw.data() + 4, 4);
+    std::memcpy(&str_off, raw.data() + 16, 4);
+    strings_ = reinterpret_cast<const char*>(raw.data()) + hdr_len + str_off;
+  }
+
+  // Whether type `id`'s name, up to its flavor, is `essential` (not empty).
+  bool essential_is(std::uint32_t id, std::string_view essential) const {
+    const std::size_t length = essential.size();
+    std::string_view candidate;
+    if (strings_) {
+      const char* name = strings_ + types_.name_offset(id);
+      if (name[0] != essential[0] || std::strncmp(name, essential.data(), length) != 0) return false;
+      if (name[length] == '\0') return true;
+      candidate = name;
+    } else {
+      candidate = types_.string_at(types_.name_offset(id));
+      if (candidate.size() < length || candidate.compare(0, length, essential) != 0) return false;
+      if (candidate.size() == length) return true;
+    }
+    return core_essential_name(candidate) == essential;
+  }
+
+  // The first character of type `id`'s name (its essential name's too).
+  char first(std::uint32_t id) const {
+    if (strings_) return strings_[types_.name_offset(id)];
+    const std::string_view name = types_.string_at(types_.name_offset(id));
+    return name.empty() ? '\0' : name.front();
+  }
+
+ private:
+  const btf& types_;
+  const char* strings_ = nullptr;
+};
+
+// Split BTF (a module's over vmlinux): libbpf looks in vmlinux first and in modules only when
+// vmlinux has no candidate (bpf_core_find_cands in src/libbpf.c).
+void prefer_base(const btf& types, std::vector<std::uint32_t>& out) {
+  if (const std::uint32_t first_own = types.first_own_id(); first_own > 1 && !out.empty() && out.front() < first_own) {
+    out.erase(std::lower_bound(out.begin(), out.end(), first_own), out.end());
+  }
+}
+
+}  // namespace
+
 std::vector<std::uint32_t> core_target_index::candidates(std::string_view name, btf_kind kind) const {
   std::vector<std::uint32_t> out;
   std::string_view essential = core_essential_name(name);
@@ -998,42 +1054,59 @@ std::vector<std::uint32_t> core_target_index::candidates(std::string_view name, 
   // than hashing all of their names once. An object asking for many types gets the hash.
   constexpr std::uint32_t scan_limit = 16;
   if (group.lookups.fetch_add(1, std::memory_order_relaxed) < scan_limit) {
-    // Standalone BTF (vmlinux): names are read in the string section directly, compared before
-    // their length is known (a string_view per name would strlen 10,000 names per lookup).
-    const char* strings = nullptr;
-    if (!types.base()) {
-      const std::span<const std::byte> raw = types.bytes();
-      std::uint32_t hdr_len = 0, str_off = 0;
-      std::memcpy(&hdr_len, raw.data() + 4, 4);
-      std::memcpy(&str_off, raw.data() + 16, 4);
-      strings = reinterpret_cast<const char*>(raw.data()) + hdr_len + str_off;
-    }
-    const std::size_t length = essential.size();
-    for (const std::uint32_t id : group.ids) {
-      std::string_view candidate;
-      if (strings) {
-        // parse() checked every name offset and that the section ends with a NUL.
-        const char* name = strings + types.name_offset(id);
-        if (name[0] != essential[0] || std::strncmp(name, essential.data(), length) != 0) continue;
-        candidate = name[length] == '\0' ? essential : std::string_view(name);
-      } else {
-        candidate = types.string_at(types.name_offset(id));
-        if (candidate.size() < length || candidate.compare(0, length, essential) != 0) continue;
-      }
-      if (candidate.size() != length && core_essential_name(candidate) != essential) continue;
-      if (kinds_compatible(types.kind(id), kind)) out.push_back(id);
-    }
+    const target_names names(types);
+    for (const std::uint32_t id : group.ids)
+      if (names.essential_is(id, essential) && kinds_compatible(types.kind(id), kind)) out.push_back(id);
   } else {
     out = hashed_candidates(group, types, essential, kind);
   }
-  // Split BTF (a module's over vmlinux): libbpf looks in vmlinux first and in modules only when
-  // vmlinux has no candidate (bpf_core_find_cands in src/libbpf.c).
-  if (const std::uint32_t first_own = types.first_own_id(); first_own > 1 && !out.empty() && out.front() < first_own) {
-    out.erase(std::lower_bound(out.begin(), out.end(), first_own), out.end());
-  }
+  prefer_base(types, out);
   return out;
 }
 
+std::vector<std::vector<std::uint32_t>> core_target_index::candidates(
+    std::span<const std::pair<std::string_view, btf_kind>> queries) const {
+  std::vector<std::vector<std::uint32_t>> out(queries.size());
+  const btf& types = *target_;
+  const target_names names(types);
+  // Per kind: the queries of that kind (enum and enum64 together), and the first characters
+  // they start with, so that a target name no query can match is passed over after one load.
+  struct kind_queries {
+    std::vector<std::size_t> which;
+    std::uint64_t first_chars[4] = {};
+  };
+  std::array<kind_queries, 32> by_kind;
+  std::uint32_t kinds = 0;
+  std::vector<std::string_view> essentials(queries.size());
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    essentials[q] = core_essential_name(queries[q].first);
+    const btf_kind kind = queries[q].second;
+    if (essentials[q].empty() || !indexed_kind(kind)) continue;
+    kind_queries& group = by_kind[table_slot(kind)];
+    group.which.push_back(q);
+    const auto c = static_cast<unsigned char>(essentials[q].front());
+    group.first_chars[c >> 6] |= std::uint64_t{1} << (c & 63);
+    kinds |= 1u << static_cast<std::uint32_t>(kind);
+    if (is_any_enum(kind)) kinds |= 1u << static_cast<std::uint32_t>(btf_kind::enum_) | 1u << static_cast<std::uint32_t>(btf_kind::enum64);
+  }
+  if (kinds == 0) return out;
+  // One pass over the named types of the asked kinds, straight from the kind bytes btf::parse
+  // kept: no per-kind id lists are written (built() would write 58 KB for vmlinux, and fresh
+  // memory is the expensive part of a short-lived process). Split BTF: base first, so that the
+  // lists come out ascending as from candidates().
+  const auto visit = [&](std::uint32_t id, btf_kind kind) {
+    const kind_queries& group = by_kind[table_slot(kind)];
+    const auto c = static_cast<unsigned char>(names.first(id));
+    if (!(group.first_chars[c >> 6] >> (c & 63) & 1u)) return;
+    for (const std::size_t q : group.which)
+      if (names.essential_is(id, essentials[q]) && kinds_compatible(kind, queries[q].second)) out[q].push_back(id);
+  };
+  std::vector<const btf*> chain;
+  for (const btf* t = &types; t != nullptr; t = t->base()) chain.push_back(t);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->for_each_named_id(kinds, visit);
+  for (auto& list : out) prefer_base(types, list);
+  return out;
+}
 
 core_candidate_cache::core_candidate_cache(const btf& target)
     : index_(std::make_shared<const core_target_index>(target)) {}
@@ -1049,6 +1122,21 @@ void core_candidate_cache::bind(const btf& local) {
     throw_error(errc::invalid_argument,
                 "CO-RE candidate cache: used with a second local BTF (the lists are per object)");
   }
+}
+
+void core_candidate_cache::prefetch(const btf& local, std::span<const std::uint32_t> local_type_ids) {
+  bind(local);
+  std::vector<std::uint32_t> ids;
+  std::vector<std::pair<std::string_view, btf_kind>> queries;
+  for (const std::uint32_t id : local_type_ids) {
+    if (lists_.contains(id) || std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
+    const btf_type t = local.type(id);
+    ids.push_back(id);
+    queries.emplace_back(t.name, t.kind);
+  }
+  if (ids.empty()) return;
+  auto lists = index_->candidates(queries);
+  for (std::size_t i = 0; i < ids.size(); ++i) lists_.emplace(ids[i], std::move(lists[i]));
 }
 
 std::vector<std::uint32_t>& core_candidate_cache::candidates(const btf& local, std::uint32_t local_type_id) {

@@ -216,6 +216,17 @@ core_plan plan_core_relocations(const object_spec& object, core_candidate_cache&
     for (const auto* program : programs)
       for (std::size_t index : layout_of(object, *program, starts)) wanted[index] = true;
   }
+  if (object.types) {
+    // Every local type these relocations ask about, searched in the target in one pass.
+    std::vector<std::uint32_t> asked;
+    for (std::size_t i = 0; i < object.functions.size(); ++i) {
+      if (!wanted[i]) continue;
+      for (const auto& record : object.functions[i].core_relocations)
+        if (record.kind != core_relocation_kind::type_id_local && record.type_id < object.types->type_count())
+          asked.push_back(record.type_id);
+    }
+    cache.prefetch(*object.types, asked);
+  }
   for (std::size_t i = 0; i < object.functions.size(); ++i) {
     const auto& function = object.functions[i];
     if (function.core_relocations.empty() || !wanted[i]) continue;

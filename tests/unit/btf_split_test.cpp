@@ -193,6 +193,14 @@ TEST(BtfSplitTest, CoreCandidatesPreferTheBaseLikeLibbpf) {
   // Only in the module: found there.
   EXPECT_EQ(index.candidates("only_in_module", btf_kind::struct_), std::vector<std::uint32_t>{7});
   EXPECT_TRUE(index.candidates("only_in_module", btf_kind::union_).empty());
+  // One pass over base and module gives the same lists.
+  const std::vector<std::pair<std::string_view, btf_kind>> queries{{"shared_name", btf_kind::struct_},
+                                                                   {"task_struct___v2", btf_kind::struct_},
+                                                                   {"only_in_module", btf_kind::struct_},
+                                                                   {"only_in_module", btf_kind::union_}};
+  const auto lists = index.candidates(queries);
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    EXPECT_EQ(lists[q], index.candidates(queries[q].first, queries[q].second)) << queries[q].first;
 }
 
 }  // namespace

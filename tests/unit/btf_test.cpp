@@ -263,6 +263,15 @@ TEST(BtfTest, NamedIdsByKindFollowParseCopiesAndEdits) {
   EXPECT_EQ(after[static_cast<std::size_t>(btf_kind::struct_)].size(), structs.size() - 1);
   EXPECT_EQ(types.find("s7", btf_kind::struct_), std::nullopt);
   EXPECT_EQ(copy.find("s7", btf_kind::struct_), structs[7]);
+  // The visitor sees what the lists hold, with each id's kind.
+  std::vector<std::uint32_t> visited;
+  copy.for_each_named_id(bit(btf_kind::struct_) | bit(btf_kind::forward), [&](std::uint32_t id, btf_kind kind) {
+    EXPECT_EQ(kind, copy.kind(id));
+    visited.push_back(id);
+  });
+  std::vector<std::uint32_t> expected = structs;
+  expected.push_back(fwd);
+  EXPECT_EQ(visited, expected);
   // Small BTF: the same answer from its records.
   btf_builder small_builder;
   auto small_int = small_builder.add_int("int", 4, ebpf::btf_int_signed);
@@ -270,6 +279,12 @@ TEST(BtfTest, NamedIdsByKindFollowParseCopiesAndEdits) {
   std::array<std::vector<std::uint32_t>, 32> small_lists;
   btf::parse(small_builder.build()).named_ids_by_kind(bit(btf_kind::struct_), small_lists);
   EXPECT_EQ(small_lists[static_cast<std::size_t>(btf_kind::struct_)], std::vector<std::uint32_t>{small_struct});
+  std::vector<std::uint32_t> small_visited;
+  btf::parse(small_builder.build()).for_each_named_id(bit(btf_kind::struct_), [&](std::uint32_t id, btf_kind kind) {
+    EXPECT_EQ(kind, btf_kind::struct_);
+    small_visited.push_back(id);
+  });
+  EXPECT_EQ(small_visited, std::vector<std::uint32_t>{small_struct});
 }
 
 TEST(BtfTest, ConcurrentFindOnAConstBtfAgrees) {

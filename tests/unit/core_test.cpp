@@ -904,6 +904,56 @@ TEST(CoreCandidates, IndexFindsFlavorsAndCompatibleKinds) {
   for (const auto& r : results) EXPECT_EQ(r, (std::vector<std::uint32_t>{s1, s2}));
 }
 
+TEST(CoreCandidates, OnePassOverManyQueriesAnswersAsSingleLookups) {
+  // More than 128 types, so that the target keeps kind bytes (the path vmlinux takes).
+  btf_builder t;
+  auto t_int = t.add_int("int", 4, signed_int);
+  for (int n = 0; n < 200; ++n) t.add_struct("filler" + std::to_string(n), 4, {{"a", t_int, 0}});
+  t.add_struct("foo", 4, {{"a", t_int, 0}});
+  t.add_forward("foo");
+  t.add_typedef("foo", t_int);
+  t.add_struct("foo___2", 4, {{"a", t_int, 0}});
+  t.add_enum("foo", 4, {{"A", 0}});
+  t.add_enum64("foo___x", 8, {{"B", 0}});
+  t.add_struct("foobar", 4, {{"a", t_int, 0}});
+  t.add_union("bar", 4, {{"a", t_int, 0}});
+  t.add_struct("", 4, {{"a", t_int, 0}});
+  auto target = parse(t);
+  const std::vector<std::pair<std::string_view, btf_kind>> queries{
+      {"foo___local", btf_kind::struct_}, {"foo", btf_kind::enum64}, {"foo", btf_kind::enum_},
+      {"foo", btf_kind::typedef_},        {"foo", btf_kind::union_}, {"bar", btf_kind::union_},
+      {"", btf_kind::struct_},            {"nothing", btf_kind::struct_}, {"foo", btf_kind::function},
+      {"filler17", btf_kind::struct_},    {"int", btf_kind::integer}, {"foo", btf_kind::forward}};
+  const ebpf::core_target_index single(target), batch(target);
+  const auto lists = batch.candidates(queries);
+  ASSERT_EQ(lists.size(), queries.size());
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    EXPECT_EQ(lists[q], single.candidates(queries[q].first, queries[q].second)) << queries[q].first;
+  EXPECT_EQ(lists[0].size(), 2u);  // foo and foo___2
+  EXPECT_EQ(lists[1].size(), 2u);  // enum foo and enum64 foo___x
+  EXPECT_TRUE(batch.candidates(std::span<const std::pair<std::string_view, btf_kind>>{}).empty());
+
+  // A small target (no kind bytes) answers the same through its records.
+  btf_builder s;
+  auto s_int = s.add_int("int", 4, signed_int);
+  auto s_foo = s.add_struct("foo", 4, {{"a", s_int, 0}});
+  auto small = parse(s);
+  const ebpf::core_target_index small_index(small);
+  const std::vector<std::pair<std::string_view, btf_kind>> one{{"foo___v1", btf_kind::struct_}};
+  EXPECT_EQ(small_index.candidates(one), std::vector<std::vector<std::uint32_t>>{{s_foo}});
+}
+
+TEST(CoreCandidates, PrefetchedListsAreTheLazyOnes) {
+  layout_pair p;
+  core_candidate_cache lazy(p.target), prefetched(p.target);
+  const std::vector<std::uint32_t> ids{p.local_sample, p.local_sample, 0};
+  prefetched.prefetch(p.local, ids);
+  EXPECT_EQ(prefetched.candidates(p.local, p.local_sample), lazy.candidates(p.local, p.local_sample));
+  EXPECT_EQ(prefetched.candidates(p.local, 0), lazy.candidates(p.local, 0));  // void: none
+  const std::vector<std::uint32_t> missing{p.local.type_count()};
+  EXPECT_THROW(prefetched.prefetch(p.local, missing), ebpf::error);
+}
+
 TEST(CoreCandidates, SharedIndexAcrossCaches) {
   layout_pair p;
   auto index = std::make_shared<const ebpf::core_target_index>(p.target);
