@@ -361,6 +361,8 @@ int main(int argc, char** argv) try {
   // Waking the reader on every sample makes the producer slow (an irq_work and a wakeup each):
   // a second or two per stream run here.
   options o = parse_options(argc, argv, help.c_str(), EBPFPP_BENCH_RING_OBJECT, 256u << 10);
+  if (std::find(o.modes.begin(), o.modes.end(), mode::paired) != o.modes.end())
+    fail("--modes paired: the ring buffer bench only (it needs two rings; this bench has one perf event array)");
   const std::vector<std::string> all{"async",  "sync", "sync_batch", "libbpf", "raw", "async_watermark",
                                      "sync_watermark"};
   const std::vector<std::string> consumers = select_consumers(all, o);

@@ -22,7 +22,12 @@
 //   latency  one record per period (default 1 ms) with a timestamp taken by the program; the
 //            consumer blocks in its wait between records and compares each timestamp with
 //            CLOCK_MONOTONIC when it handles the record (bpf_ktime_get_ns is that clock).
-//            Both threads run SCHED_FIFO then (see set_realtime() and --realtime).
+//            Both threads run SCHED_FIFO then (see set_realtime() and --realtime). Each line
+//            also prints h=A/B/C/D, the samples under 300 us, 300-950, 950-1300 and above (for
+//            the default period of 1 ms):
+//            a consumer that missed a wakeup sees its record only with the next one, a period
+//            later, which piles samples into C; stalls of the machine spread over B and D for
+//            every consumer alike (raw included).
 //
 // Every run checks that the consumer got exactly the records the program reported produced, in
 // order (seq), none short; anything else prints FAILED and exits 1. A run that does not finish
@@ -190,12 +195,13 @@ class consumer {
   virtual void producer_done() {}
 };
 
-enum class mode { stream, drain, latency };
+enum class mode { stream, drain, latency, paired };
 inline const char* mode_name(mode m) {
   switch (m) {
     case mode::stream: return "stream";
     case mode::drain: return "drain";
     case mode::latency: return "latency";
+    case mode::paired: return "paired";
   }
   return "?";
 }
@@ -438,8 +444,10 @@ inline void print_line(const run_result& r) {
     std::vector<double> us;
     us.reserve(r.latency_ns.size());
     for (auto ns : r.latency_ns) us.push_back(static_cast<double>(ns) / 1e3);
-    std::printf(" p50_us=%.1f p99_us=%.1f max_us=%.1f", percentile(us, 0.5), percentile(us, 0.99),
-                percentile(us, 1.0));
+    std::size_t b[4] = {};  // the h= histogram (see latency above)
+    for (double v : us) ++b[v < 300 ? 0 : v < 950 ? 1 : v < 1300 ? 2 : 3];
+    std::printf(" p50_us=%.1f p99_us=%.1f max_us=%.1f h=%zu/%zu/%zu/%zu", percentile(us, 0.5), percentile(us, 0.99),
+                percentile(us, 1.0), b[0], b[1], b[2], b[3]);
   }
   std::printf("\n");
   std::fflush(stdout);
@@ -634,6 +642,7 @@ inline options parse_options(int argc, char** argv, const char* usage, std::stri
         if (part == "stream") o.modes.push_back(mode::stream);
         else if (part == "drain") o.modes.push_back(mode::drain);
         else if (part == "latency") o.modes.push_back(mode::latency);
+        else if (part == "paired") o.modes.push_back(mode::paired);
         else fail(flag + ": unknown mode '" + part + "'");
       }
     } else if (flag == "--consumers") {
@@ -736,7 +745,7 @@ inline void run_all(const char* title, const options& o, const std::vector<std::
   for (std::size_t round = 0; round < o.rounds; ++round) {
     for (const std::uint32_t size : o.sizes) {
       for (const mode m : o.modes) {
-        if (m == mode::latency) continue;
+        if (m == mode::latency || m == mode::paired) continue;
         for (std::size_t k = 0; k < consumers.size(); ++k) run(consumers[(k + round) % consumers.size()], m, size, round);
       }
     }
@@ -748,7 +757,126 @@ inline void run_all(const char* title, const options& o, const std::vector<std::
       }
     }
   }
-  print_summary(title, results, consumers);
+  if (!results.empty()) print_summary(title, results, consumers);
+}
+
+/// Paired latency (--modes paired; the ring buffer bench only, which has two rings): one
+/// consumer on each ring, both threads SCHED_FIFO on the consumer CPU, and every period the
+/// producer writes one timestamped record to each ring, in alternating order. Both consumers
+/// are woken by the same event at the same moment, so a stall of the machine (this VM's
+/// host) delays both: the p99s compare the consumers, not two stretches of the machine's
+/// noise as back-to-back runs do. Whichever runs second waits for the first; alternating the
+/// order shares that out. `make_on_ring(name, second)`: a consumer of the first or the second
+/// ring; `produce_on(second)`: that ring's producer.
+inline void run_paired(const options& o, const std::vector<std::string>& consumers,
+                       const std::function<std::unique_ptr<consumer>(const std::string&, bool second)>& make_on_ring,
+                       const std::function<producer_fn(bool second)>& produce_on) {
+  const std::string baseline = "libbpf";
+  struct pooled {
+    std::vector<double> ours, theirs;
+    std::vector<double> difference;  // per event: ours - libbpf, us
+  };
+  std::vector<std::pair<std::string, pooled>> pools;
+  const std::uint64_t period_ns = 1000000000u / o.latency_rate;
+  watchdog dog;
+  for (std::size_t round = 0; round < o.rounds; ++round) {
+    for (const auto& name : consumers) {
+      if (name == baseline) continue;
+      // Which consumer reads the first ring alternates by round too.
+      const bool ours_second = round % 2 == 1;
+      auto ours = make_on_ring(name, ours_second);
+      auto theirs = make_on_ring(baseline, !ours_second);
+      tally t_ours, t_theirs;
+      std::vector<std::uint64_t> lat_ours, lat_theirs;
+      lat_ours.reserve(o.latency_records);
+      lat_theirs.reserve(o.latency_records);
+      t_ours.latency_ns = &lat_ours;
+      t_theirs.latency_ns = &lat_theirs;
+      t_ours.min_size = t_theirs.min_size = o.latency_size;
+      run_control c_ours, c_theirs;
+      c_ours.set_total(o.latency_records);
+      c_theirs.set_total(o.latency_records);
+      producer_fn first = produce_on(false), second = produce_on(true);
+      produce_result made_first, made_second;
+      std::atomic<int> ready{0};
+      auto consume = [&](consumer& c, run_control& control, tally& t) {
+        pin_to_cpu(consumer_cpu);
+        set_realtime(true);
+        ready.fetch_add(1);
+        c.run(control, t, -1);
+        set_realtime(false);
+      };
+      const std::string what = "consumer=" + name + "+" + baseline + " mode=paired round=" + std::to_string(round);
+      dog.arm(what, 30 + static_cast<double>(o.latency_records) * static_cast<double>(period_ns) / 1e9);
+      std::thread a([&] { consume(*ours, c_ours, t_ours); });
+      std::thread b([&] { consume(*theirs, c_theirs, t_theirs); });
+      std::thread producer([&] {
+        pin_to_cpu(producer_cpu);
+        set_realtime(true);
+        while (ready.load() < 2) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // both consumers asleep in their wait
+        const std::uint64_t start = now_ns();
+        for (std::uint64_t i = 0; i < o.latency_records; ++i) {
+          const std::uint64_t at = start + (i + 1) * period_ns;
+          const timespec ts{static_cast<time_t>(at / 1000000000u), static_cast<long>(at % 1000000000u)};
+          while (::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+          }
+          auto one = [&](bool to_second) {
+            produce_result& made = to_second ? made_second : made_first;
+            const produce_result r = (to_second ? second : first)(1, made.produced, true);
+            made.produced += r.produced;
+            made.failed += r.failed;
+          };
+          one(i % 2 == 1);
+          one(i % 2 == 0);
+        }
+        set_realtime(false);
+        ours->producer_done();
+        theirs->producer_done();
+      });
+      producer.join();
+      a.join();
+      b.join();
+      dog.disarm();
+      verify(what + " (" + name + ")", t_ours, ours_second ? made_second : made_first);
+      verify(what + " (" + baseline + ")", t_theirs, ours_second ? made_first : made_second);
+      auto to_us = [](const std::vector<std::uint64_t>& ns) {
+        std::vector<double> us;
+        us.reserve(ns.size());
+        for (auto v : ns) us.push_back(static_cast<double>(v) / 1e3);
+        return us;
+      };
+      const auto us_ours = to_us(lat_ours), us_theirs = to_us(lat_theirs);
+      std::printf("consumer=%s paired_with=%s mode=paired size=%u records=%zu round=%zu p50_us=%.1f p99_us=%.1f "
+                  "%s_p50_us=%.1f %s_p99_us=%.1f\n",
+                  name.c_str(), baseline.c_str(), o.latency_size, us_ours.size(), round, percentile(us_ours, 0.5),
+                  percentile(us_ours, 0.99), baseline.c_str(), percentile(us_theirs, 0.5), baseline.c_str(),
+                  percentile(us_theirs, 0.99));
+      std::fflush(stdout);
+      auto it = std::find_if(pools.begin(), pools.end(), [&](const auto& p) { return p.first == name; });
+      if (it == pools.end()) it = pools.insert(pools.end(), {name, {}});
+      it->second.ours.insert(it->second.ours.end(), us_ours.begin(), us_ours.end());
+      it->second.theirs.insert(it->second.theirs.end(), us_theirs.begin(), us_theirs.end());
+      // Record k of each ring is event k (both consumers verified all in order).
+      for (std::size_t k = 0; k < us_ours.size() && k < us_theirs.size(); ++k)
+        it->second.difference.push_back(us_ours[k] - us_theirs[k]);
+    }
+  }
+  std::printf("\n== paired latency (the same events, pooled over %zu rounds)\n", o.rounds);
+  // The machine's stalls (here: the consumer CPU gone for up to ~6 ms, every consumer alike)
+  // make p99 a count of stalled samples; the per-event difference shows what the consumer adds.
+  std::printf("%-12s %9s %9s %9s %9s %10s %10s %11s %11s %11s\n", "consumer", "p50_us", "p99_us", "lb_p50_us",
+              "lb_p99_us", "p50/libbpf", "p99/libbpf", "diff_p1_us", "diff_p50_us", "diff_p99_us");
+  for (const auto& [name, pool] : pools) {
+    const double p50 = percentile(pool.ours, 0.5), p99 = percentile(pool.ours, 0.99);
+    const double lp50 = percentile(pool.theirs, 0.5), lp99 = percentile(pool.theirs, 0.99);
+    std::printf("%-12s %9.1f %9.1f %9.1f %9.1f %10.2f %10.2f %11.1f %11.1f %11.1f\n", name.c_str(), p50, p99, lp50,
+                lp99, p50 / lp50, p99 / lp99, percentile(pool.difference, 0.01), percentile(pool.difference, 0.5),
+                percentile(pool.difference, 0.99));
+    if (name == "async")
+      std::printf("paired latency: async p99 %.1f us vs libbpf p99 %.1f us on the same events (goal: no worse): %s\n", p99,
+                  lp99, p99 <= lp99 ? "met" : "MISSED");
+  }
 }
 
 }  // namespace ring_bench

@@ -1,6 +1,6 @@
 // ringbuf: BPF ring buffer consumers against each other, with a real producer.
 //
-//   ringbuf [--rounds N] [--sizes 16,64,512] [--modes stream,drain,latency] [--consumers LIST] ...
+//   ringbuf [--rounds N] [--sizes 16,64,512] [--modes stream,drain,latency,paired] [--consumers LIST] ...
 //
 // The producer is produce_ringbuf (bench/ring_producer.bpf.c): a syscall program run through
 // BPF_PROG_TEST_RUN on CPU 0 that reserves and submits records with bpf_loop. The consumer runs
@@ -21,7 +21,11 @@
 //            [p50_us= p99_us= max_us=]
 // (lost is always 0: a run that loses or duplicates a record fails; full counts the producer's
 // waits for room; cpu_s is the consumer thread's CPU time), and at the end a summary with ratios
-// to libbpf and raw and the goals of the benchmark.
+// to libbpf and raw and the goals of the benchmark. --modes paired (see run_paired) runs each
+// consumer against libbpf on the same events and prints
+//   consumer=NAME paired_with=libbpf mode=paired size=N records=N round=R p50_us= p99_us=
+//            libbpf_p50_us= libbpf_p99_us=
+// then the pooled p50/p99 of each pair and their ratio.
 // A benchmark, never a test: it only fails on a miscount or a stuck consumer.
 #include "ring_bench_common.hpp"
 
@@ -325,6 +329,12 @@ int main(int argc, char** argv) try {
     return (o.drain_ring_bytes - 1) / footprint;
   };
   run_all("ringbuf", o, consumers, make_consumer, make_producer, capacity);
+  if (std::find(o.modes.begin(), o.modes.end(), mode::paired) != o.modes.end()) {
+    // The two rings: the first is the stream ring, the second the drain ring (unused here).
+    run_paired(o, consumers,
+               [&](const std::string& name, bool second) { return make_consumer(name, second ? mode::drain : mode::latency, 0); },
+               [&](bool second) { return make_producer(second ? mode::drain : mode::latency, o.latency_size); });
+  }
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "ringbuf: %s\n", e.what());
