@@ -232,7 +232,7 @@ class btf {
   friend class detail::btf_checker;
   struct name_index;  // kind bytes from parse(); tables built on the first find() (see btf.cpp)
   const std::vector<std::uint8_t>& type_kinds() const;
-  std::uint32_t lookup_own(std::uint32_t kind, std::string_view name) const;
+  std::uint32_t lookup_own(std::uint32_t kind, std::string_view name, bool may_scan) const;
   std::uint32_t first_named(std::string_view name) const;  // lowest id with this name, 0 if none
   void rebuild(std::span<const std::byte> extra_types, std::string_view extra_string);
   void names_changed();

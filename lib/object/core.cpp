@@ -1090,7 +1090,7 @@ std::vector<std::vector<std::uint32_t>> core_target_index::candidates(
     if (is_any_enum(kind)) kinds |= 1u << static_cast<std::uint32_t>(btf_kind::enum_) | 1u << static_cast<std::uint32_t>(btf_kind::enum64);
   }
   if (kinds == 0) return out;
-  // One pass over the named types of the asked kinds, straight from the kind bytes btf::parse
+  // One pass per asked kind over the named types, straight from the kind bytes btf::parse
   // kept: no per-kind id lists are written (built() would write 58 KB for vmlinux, and fresh
   // memory is the expensive part of a short-lived process). Split BTF: base first, so that the
   // lists come out ascending as from candidates().
@@ -1103,8 +1103,16 @@ std::vector<std::vector<std::uint32_t>> core_target_index::candidates(
   };
   std::vector<const btf*> chain;
   for (const btf* t = &types; t != nullptr; t = t->base()) chain.push_back(t);
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->for_each_named_id(kinds, visit);
-  for (auto& list : out) prefer_base(types, list);
+  // Kind by kind (a one-kind pass is a memchr over the kind bytes); the lists are sorted after,
+  // for the queries whose kind table spans two kinds (enum and enum64) and for split BTF.
+  for (std::uint32_t k = 0; k < 32; ++k) {
+    if (!(kinds >> k & 1u)) continue;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->for_each_named_id(1u << k, visit);
+  }
+  for (auto& list : out) {
+    std::sort(list.begin(), list.end());
+    prefer_base(types, list);
+  }
   return out;
 }
 

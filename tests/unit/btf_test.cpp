@@ -287,6 +287,25 @@ TEST(BtfTest, NamedIdsByKindFollowParseCopiesAndEdits) {
   EXPECT_EQ(small_visited, std::vector<std::uint32_t>{small_struct});
 }
 
+TEST(BtfTest, FindAnswersTheSameByScanAndByHash) {
+  // The first lookups of a kind scan the kind bytes; later ones use the hash. Same answers,
+  // the lowest id of duplicates included.
+  btf_builder b;
+  auto i = b.add_int("int", 4, ebpf::btf_int_signed);
+  std::vector<std::uint32_t> first;
+  for (int n = 0; n < 300; ++n) first.push_back(b.add_typedef("t" + std::to_string(n % 100), i));
+  const std::vector<std::string> names{"t0", "t99", "t57", "missing", "t1", "t0", "t42", "int", "t99"};
+  const btf scanned = btf::parse(b.build());
+  std::vector<std::optional<std::uint32_t>> answers;
+  for (const auto& name : names) answers.push_back(scanned.find(name, btf_kind::typedef_));
+  EXPECT_EQ(answers[0], first[0]);
+  EXPECT_EQ(answers[1], first[99]);
+  EXPECT_EQ(answers[3], std::nullopt);
+  EXPECT_EQ(answers[7], std::nullopt);  // an int, not a typedef
+  for (std::size_t n = 0; n < names.size(); ++n)  // the hash by now
+    EXPECT_EQ(scanned.find(names[n], btf_kind::typedef_), answers[n]) << names[n];
+}
+
 TEST(BtfTest, ConcurrentFindOnAConstBtfAgrees) {
   btf_builder b;
   auto i = b.add_int("int", 4, ebpf::btf_int_signed);
