@@ -449,6 +449,41 @@ struct btf::name_index {
 
 namespace {
 
+constexpr std::size_t huge_page = std::size_t{2} << 20;  // x86-64 PMD size
+constexpr std::size_t own_mapping_threshold = std::size_t{512} << 10;
+
+}  // namespace
+
+namespace detail {
+
+void* allocate_btf_table(std::size_t bytes) {
+  if (bytes < own_mapping_threshold) return ::operator new(bytes);
+  // Room to align to a huge page, then the unaligned head and tail given back.
+  const std::size_t length = (bytes + huge_page - 1) / huge_page * huge_page;
+  void* raw = ::mmap(nullptr, length + huge_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const auto aligned = (start + huge_page - 1) & ~(huge_page - 1);
+  if (aligned > start) ::munmap(raw, aligned - start);
+  if (const std::uintptr_t tail = start + length + huge_page - (aligned + length); tail > 0)
+    ::munmap(reinterpret_cast<void*>(aligned + length), tail);
+  // Only advice: without THP (disabled, or "never") the pages are ordinary ones.
+  (void)::madvise(reinterpret_cast<void*>(aligned), length, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
+}
+
+void free_btf_table(void* at, std::size_t bytes) noexcept {
+  if (bytes < own_mapping_threshold) {
+    ::operator delete(at);
+    return;
+  }
+  ::munmap(at, (bytes + huge_page - 1) / huge_page * huge_page);
+}
+
+}  // namespace detail
+
+namespace {
+
 // Type sections from this size on get their tables' pages populated up front (parse).
 constexpr std::uint32_t populate_threshold = 1u << 20;
 
@@ -637,7 +672,7 @@ btf btf::parse(std::span<const std::byte> bytes, const btf_parse_options& option
   // Without the kind rules (pass 2) the name offset of each record is checked here, which is
   // all that type() and find() need to stay inside the blob; the other accessors check the
   // offsets and ids they read.
-  std::vector<std::uint32_t>& offsets = result.type_offsets_;
+  auto& offsets = result.type_offsets_;
   offsets.reserve(type_len / 16 + 1);
   if (!base) offsets.push_back(0);  // id 0 is void and has no record
   const std::byte* blob = result.data_;
@@ -1251,7 +1286,7 @@ void btf::rebuild(std::span<const std::byte> extra_types, std::string_view extra
   store_u32(out.data() + 12, new_type_len);
   store_u32(out.data() + 16, new_type_len);
   store_u32(out.data() + 20, new_str_len);
-  std::vector<std::uint32_t> offsets;
+  decltype(type_offsets_) offsets;
   offsets.reserve(type_offsets_.size() + 1);
   if (!base_) offsets.push_back(0);
   std::uint32_t at = header_size;

@@ -811,3 +811,25 @@ TEST(BtfTest, ParsesClangOutput) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(BtfTableStorage, BigTablesGetAnAlignedMappingSmallOnesTheHeap) {
+  // Big: a mapping of its own at a huge-page boundary (THP advice), fully writable.
+  constexpr std::size_t big = std::size_t{3} << 20;
+  auto* at = static_cast<unsigned char*>(ebpf::detail::allocate_btf_table(big));
+  ASSERT_NE(at, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(at) % (std::size_t{2} << 20), 0u);
+  at[0] = 1;
+  at[big - 1] = 2;
+  EXPECT_EQ(at[0] + at[big - 1], 3);
+  ebpf::detail::free_btf_table(at, big);
+  // Small: the heap; and the allocator behaves as a vector's.
+  std::vector<std::uint32_t, ebpf::detail::btf_table_allocator<std::uint32_t>> table;
+  for (std::uint32_t i = 0; i < 300000; ++i) table.push_back(i);  // grows past the threshold
+  EXPECT_EQ(table[299999], 299999u);
+  auto copy = table;
+  EXPECT_EQ(copy, table);
+}
+
+}  // namespace
