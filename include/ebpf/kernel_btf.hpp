@@ -5,6 +5,10 @@
 // structurally (the kernel verified the per-kind rules itself when it built it), and indexed by
 // name only for what is asked. Module BTF (/sys/kernel/btf/<module>, split BTF over vmlinux) is
 // read on first request. release_kernel_btf() gives the memory back.
+// Memory: besides the mapping (the kernel's own pages), a table of 4 bytes and a byte per type
+// (about 630 KB for vmlinux 6.18). The table is asked for as one transparent huge page where
+// THP is enabled ("always" or "madvise"), which makes it 2 MB of RSS but about 1 ms faster to
+// fill than 4 KiB pages on VMs that trap every new page (measured in bench/btf).
 #pragma once
 
 #include <ebpf/btf.hpp>
