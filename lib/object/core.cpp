@@ -1090,25 +1090,21 @@ std::vector<std::vector<std::uint32_t>> core_target_index::candidates(
     if (is_any_enum(kind)) kinds |= 1u << static_cast<std::uint32_t>(btf_kind::enum_) | 1u << static_cast<std::uint32_t>(btf_kind::enum64);
   }
   if (kinds == 0) return out;
-  // One pass per asked kind over the named types, straight from the kind bytes btf::parse
-  // kept: no per-kind id lists are written (built() would write 58 KB for vmlinux, and fresh
-  // memory is the expensive part of a short-lived process). Split BTF: base first, so that the
-  // lists come out ascending as from candidates().
+  // One pass per asked kind over the named types (a memchr over the kind bytes btf::parse
+  // kept) of the target and its bases: no per-kind id lists are written (built() would write
+  // 58 KB for vmlinux, and fresh memory is the expensive part of a short-lived process). The
+  // lists are sorted after, for the queries whose kind table spans two kinds (enum and enum64)
+  // and for split BTF. A group holds only queries of kinds compatible with its ids' kind.
   const auto visit = [&](std::uint32_t id, btf_kind kind) {
     const kind_queries& group = by_kind[table_slot(kind)];
     const auto c = static_cast<unsigned char>(names.first(id));
     if (!(group.first_chars[c >> 6] >> (c & 63) & 1u)) return;
     for (const std::size_t q : group.which)
-      if (names.essential_is(id, essentials[q]) && kinds_compatible(kind, queries[q].second)) out[q].push_back(id);
+      if (names.essential_is(id, essentials[q])) out[q].push_back(id);
   };
-  std::vector<const btf*> chain;
-  for (const btf* t = &types; t != nullptr; t = t->base()) chain.push_back(t);
-  // Kind by kind (a one-kind pass is a memchr over the kind bytes); the lists are sorted after,
-  // for the queries whose kind table spans two kinds (enum and enum64) and for split BTF.
-  for (std::uint32_t k = 0; k < 32; ++k) {
-    if (!(kinds >> k & 1u)) continue;
-    for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->for_each_named_id(1u << k, visit);
-  }
+  for (std::uint32_t k = 0; k < 32; ++k)
+    if (kinds >> k & 1u)
+      for (const btf* t = &types; t != nullptr; t = t->base()) t->for_each_named_id(1u << k, visit);
   for (auto& list : out) {
     std::sort(list.begin(), list.end());
     prefer_base(types, list);
